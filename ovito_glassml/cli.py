@@ -12,7 +12,11 @@ from .errors import InputError
 #: ``func`` (taking the parsed arguments, returning an exit code or None).
 COMMANDS = (
     "simulate",
+    "tg",
     "dataset",
+    "demo",
+    "metrics",
+    "metrics_vs_t",
 )
 
 

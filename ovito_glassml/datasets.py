@@ -134,7 +134,7 @@ def read_manifest(path: str | Path) -> list[dict]:
         if not dump.exists():
             raise InputError(f"manifest {path} row {i + 2} points to {row['path']}, which does not exist")
         row["path"] = dump
-        for key in ("temperature", "e_is", "e_inst", "box_x", "box_y"):
+        for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y"):
             if row.get(key) not in (None, ""):
                 row[key] = float(row[key])
         for key in ("seed", "t_cool", "n_particles", "step"):

@@ -1,0 +1,298 @@
+"""The paper's three structural metrics (no machine learning) and the attention-graph counts of Fig. 9.
+
+Both are counts on a graph whose vertices are *all* particles of a configuration:
+
+**B-particle graph** (paper §3.2, Fig. 10), :class:`GlassGraphMetrics`
+    Every type-B particle is joined to its ``num_neighbors`` (paper: 2) nearest particles of any
+    type, by periodic minimum-image distance. A type-A particle gets no joins of its own: it is
+    on an edge only if it is among the nearest neighbours of some B particle. The edge set is
+    the *undirected union* of these joins: when two B particles are each other's neighbours the
+    pair is one edge, not two.
+
+**High-attention graph** (paper Fig. 9), :class:`AttentionGraphCounts`
+    The edges of the D-MPNN's k-nearest-neighbour graph whose attention weight is above a cutoff;
+    a pair joined in both directions carries the larger of its two directed weights (the edge the
+    paper draws in Fig. 8).
+
+On either graph we count
+
+``num_disjoint_graphs``
+    connected components that contain at least one edge. A particle on no edge is *not* a graph:
+    the paper defines a disjoint graph as "a subset of the particles ... connected by high
+    attention edges" and counts particles on no edge separately, as isolated particles ("isolated
+    from high attention weight graphs"). Counting them as one-particle graphs too would count the
+    same particles twice, in two metrics.
+``num_bb_edges``
+    undirected edges whose two ends are both type B, each pair once.
+``num_isolated_a`` (and ``num_isolated_b`` for the attention graph)
+    type-A (type-B) particles on no edge. In the B-particle graph every B particle has edges, so
+    only A particles can be isolated.
+
+Everything is vectorised: one periodic :class:`scipy.spatial.cKDTree` query and one
+:func:`scipy.sparse.csgraph.connected_components` call per configuration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from .configuration import TYPE_A, TYPE_B, Configuration
+from .errors import InputError
+
+#: The paper's choice: k = 2 was the optimal number of neighbours of the attention D-MPNN.
+PAPER_NUM_NEIGHBORS = 2
+
+
+def unique_pairs(sources: np.ndarray, targets: np.ndarray, n_particles: int) -> np.ndarray:
+    """The undirected union of directed joins: an ``(M, 2)`` array of pairs ``i < j``, each once.
+
+    Self-joins are dropped. Pairs are sorted by ``(i, j)``.
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    targets = np.asarray(targets, dtype=np.int64)
+    low = np.minimum(sources, targets)
+    high = np.maximum(sources, targets)
+    keep = low != high
+    # one integer key per unordered pair makes the union a single np.unique call
+    keys = np.unique(low[keep] * n_particles + high[keep])
+    return np.stack([keys // n_particles, keys % n_particles], axis=1)
+
+
+def count_graph(pairs: np.ndarray, types: np.ndarray) -> dict[str, int]:
+    """Disjoint graphs, B-B edges and isolated A and B particles of an undirected graph.
+
+    Parameters
+    ----------
+    pairs : (M, 2) int array
+        Undirected edges, each pair once (see :func:`unique_pairs`).
+    types : (N,) int array
+        Particle types, 1 = A, 2 = B; the graph's vertices are all ``N`` particles.
+
+    Returns
+    -------
+    dict with ``num_disjoint_graphs`` (components with at least one edge), ``num_bb_edges``,
+    ``num_isolated_a`` and ``num_isolated_b`` (particles on no edge).
+    """
+    types = np.asarray(types)
+    n = len(types)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    on_edge = np.zeros(n, dtype=bool)
+    on_edge[pairs.ravel()] = True
+    adjacency = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
+                           shape=(n, n))
+    n_components, _ = connected_components(adjacency, directed=False)
+    # every particle on no edge is a component of its own; those are not graphs (module docstring)
+    n_isolated = int(n - on_edge.sum())
+    is_bb = (types[pairs[:, 0]] == TYPE_B) & (types[pairs[:, 1]] == TYPE_B)
+    return {
+        "num_disjoint_graphs": int(n_components - n_isolated),
+        "num_bb_edges": int(is_bb.sum()),
+        "num_isolated_a": int(np.sum(~on_edge & (types == TYPE_A))),
+        "num_isolated_b": int(np.sum(~on_edge & (types == TYPE_B))),
+    }
+
+
+class GlassGraphMetrics:
+    """The paper's three structural metrics of one configuration (Fig. 10, Eq. 12).
+
+    Join every type-B particle to its ``num_neighbors`` nearest particles (periodic, minimum
+    image) and count the disjoint graphs, the B-B edges and the A particles on no edge; the exact
+    definitions are in the module docstring.
+
+    Parameters
+    ----------
+    num_neighbors : int
+        Nearest neighbours joined to each B particle (paper: 2).
+
+    Examples
+    --------
+    >>> metrics = GlassGraphMetrics().compute(read_dump("T0.05.dump"))  # doctest: +SKIP
+    >>> metrics.num_disjoint_graphs, metrics.num_bb_edges, metrics.num_isolated_a  # doctest: +SKIP
+    """
+
+    def __init__(self, num_neighbors: int = PAPER_NUM_NEIGHBORS):
+        if int(num_neighbors) != num_neighbors or num_neighbors < 1:
+            raise InputError(f"num_neighbors must be a positive integer, got {num_neighbors}")
+        self._num_neighbors = int(num_neighbors)
+        self._edges = None
+        self._counts = None
+
+    @property
+    def num_neighbors(self) -> int:
+        """Nearest neighbours joined to each B particle."""
+        return self._num_neighbors
+
+    def compute(self, config: Configuration) -> "GlassGraphMetrics":
+        """Build the B-particle graph of ``config`` and count it; returns ``self``.
+
+        Raises
+        ------
+        InputError
+            if the configuration has no type-B particles or fewer than ``num_neighbors + 1``
+            particles.
+        """
+        types = config.types
+        n = config.n_particles
+        k = self._num_neighbors
+        b_index = np.flatnonzero(types == TYPE_B)
+        if len(b_index) == 0:
+            raise InputError("the configuration has no type-B particles; the metrics join B "
+                             "particles to their neighbours, so they need both types")
+        if n < k + 1:
+            raise InputError(f"the configuration has {n} particles; joining each B particle to "
+                             f"{k} neighbours needs at least {k + 1}")
+        tree = cKDTree(config.positions, boxsize=config.box)
+        # ask for k+1 and drop the particle itself by index, not by rank: a particle sitting
+        # exactly on another one need not come back first
+        _, neighbors = tree.query(config.positions[b_index], k=k + 1)
+        not_self = neighbors != b_index[:, None]
+        first_k = np.cumsum(not_self, axis=1) <= k
+        chosen = not_self & first_k
+        sources = np.broadcast_to(b_index[:, None], neighbors.shape)[chosen]
+        self._edges = unique_pairs(sources, neighbors[chosen], n)
+        self._counts = count_graph(self._edges, types)
+        return self
+
+    def _result(self, name):
+        if self._counts is None:
+            raise RuntimeError("call compute(configuration) before reading the results")
+        return self._counts[name]
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(M, 2) particle-index pairs ``i < j`` of the B-particle graph, each once."""
+        if self._edges is None:
+            raise RuntimeError("call compute(configuration) before reading the results")
+        return self._edges
+
+    @property
+    def num_disjoint_graphs(self) -> int:
+        """Connected components with at least one edge (metric 1)."""
+        return self._result("num_disjoint_graphs")
+
+    @property
+    def num_bb_edges(self) -> int:
+        """Edges joining two B particles, each pair once (metric 2)."""
+        return self._result("num_bb_edges")
+
+    @property
+    def num_isolated_a(self) -> int:
+        """Type-A particles on no edge (metric 3)."""
+        return self._result("num_isolated_a")
+
+    def as_dict(self) -> dict[str, int]:
+        """The three metrics by name, e.g. for one row of a table."""
+        return {name: self._result(name) for name in METRIC_NAMES}
+
+
+#: Column names of the three metrics, in the paper's order.
+METRIC_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a")
+#: Column names of the attention-graph counts of Fig. 9 (plus isolated B particles).
+ATTENTION_COUNT_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a", "num_isolated_b")
+
+
+def pair_attention(edge_index: np.ndarray, weights: np.ndarray, n_particles: int):
+    """Per-pair attention: the larger of the two directed weights of each joined pair.
+
+    Parameters
+    ----------
+    edge_index : (2, E) int array
+        Directed edges ``source -> target``.
+    weights : (E,) float array
+        The attention weight of each directed edge.
+    n_particles : int
+
+    Returns
+    -------
+    pairs : (M, 2) int array, ``i < j``, each pair once, sorted.
+    pair_weights : (M,) float array, the maximum weight over the directed edges of each pair.
+    """
+    edge_index = np.asarray(edge_index, dtype=np.int64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.shape[1] != len(weights):
+        raise InputError(f"edge_index must have shape (2, E) with E = {len(weights)} weights, "
+                         f"got {edge_index.shape}")
+    low = np.minimum(edge_index[0], edge_index[1])
+    high = np.maximum(edge_index[0], edge_index[1])
+    keys, inverse = np.unique(low * n_particles + high, return_inverse=True)
+    pair_weights = np.full(len(keys), -np.inf)
+    np.maximum.at(pair_weights, inverse, weights)
+    return np.stack([keys // n_particles, keys % n_particles], axis=1), pair_weights
+
+
+class AttentionGraphCounts:
+    """The counts of the paper's Fig. 9 on the high-attention graph of one configuration.
+
+    Parameters
+    ----------
+    cutoff : float
+        A pair is a high-attention edge when its attention (the larger of its two directed
+        weights) is strictly greater than ``cutoff``, in the same units as the weights given to
+        :meth:`compute`.
+    """
+
+    def __init__(self, cutoff: float):
+        if not np.isfinite(cutoff):
+            raise InputError(f"the attention cutoff must be a finite number, got {cutoff}")
+        self._cutoff = float(cutoff)
+        self._pairs = None
+        self._counts = None
+
+    @property
+    def cutoff(self) -> float:
+        return self._cutoff
+
+    def compute(self, edge_index: np.ndarray, weights: np.ndarray,
+                types: np.ndarray) -> "AttentionGraphCounts":
+        """Count the high-attention graph of the directed edges ``edge_index`` with ``weights``.
+
+        Parameters
+        ----------
+        edge_index : (2, E) int array of directed edges between particles ``0..N-1``.
+        weights : (E,) float array of attention weights.
+        types : (N,) int array, 1 = A, 2 = B; every particle is a vertex, edge or not.
+        """
+        types = np.asarray(types)
+        pairs, pair_weights = pair_attention(edge_index, weights, len(types))
+        self._pairs = pairs[pair_weights > self._cutoff]
+        self._counts = count_graph(self._pairs, types)
+        return self
+
+    def _result(self, name):
+        if self._counts is None:
+            raise RuntimeError("call compute(edge_index, weights, types) before reading results")
+        return self._counts[name]
+
+    @property
+    def high_attention_pairs(self) -> np.ndarray:
+        """(M, 2) particle pairs ``i < j`` whose attention is above the cutoff."""
+        if self._pairs is None:
+            raise RuntimeError("call compute(edge_index, weights, types) before reading results")
+        return self._pairs
+
+    @property
+    def num_disjoint_graphs(self) -> int:
+        """Connected components of the high-attention graph with at least one edge."""
+        return self._result("num_disjoint_graphs")
+
+    @property
+    def num_bb_edges(self) -> int:
+        """High-attention edges joining two B particles."""
+        return self._result("num_bb_edges")
+
+    @property
+    def num_isolated_a(self) -> int:
+        """Type-A particles on no high-attention edge."""
+        return self._result("num_isolated_a")
+
+    @property
+    def num_isolated_b(self) -> int:
+        """Type-B particles on no high-attention edge (paper: about 0)."""
+        return self._result("num_isolated_b")
+
+    def as_dict(self) -> dict[str, int]:
+        """The four counts by name."""
+        return {name: self._result(name) for name in ATTENTION_COUNT_NAMES}

@@ -1,0 +1,211 @@
+"""The paper's convolutional network (§2.3.1, Fig. 2) in Keras 3 on the TensorFlow backend.
+
+Layers, for a 250 x 250 RGB image (:mod:`ovito_glassml.images`):
+
+==========  =======================================  ==========================
+layer       what                                     weights
+==========  =======================================  ==========================
+rescale     uint8 colours -> [0, 1]                  none
+conv1       6 kernels 10x10x3, ReLU, valid, stride 1 10*10*3*6 + 6 = 1,806
+conv2       16 kernels 5x5x6, ReLU, valid, stride 1  5*5*6*16 + 16 = 2,416
+flatten     16 x 237 x 237 = 898,704 values          none
+dense       80 neurons, ReLU                         898,704*80 + 80 = 71,896,400
+dropout     probability ``dropout``                  none
+output      2 logits (liquid, glass)                 80*2 + 2 = 162
+==========  =======================================  ==========================
+
+71,900,784 weights in all (~288 MB in float32), nearly all of them in the dense layer. Every
+kernel (not the biases) carries Keras' L2 penalty ``0.01 * sum(w**2)``, the paper's "L2
+regularization (coefficient of 0.01) on all four layers". The output is two logits; the glass
+probability is their softmax's second entry, as for the D-MPNN.
+
+TensorFlow is imported only inside the functions that need it: importing this module (or
+``ovito_glassml.models``) costs nothing, and OVITO modifiers that never touch the CNN never pay
+TensorFlow's ~8 s import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..images import IMAGE_SIZE, render_images
+
+KIND = "cnn"
+#: The Keras file inside a model folder; loaded with ``safe_mode=True`` (no Python code runs).
+WEIGHTS_FILE = "model.keras"
+#: Every kernel's L2 coefficient (paper §2.3.2).
+L2_COEFFICIENT = 0.01
+CONV_LAYERS = ((6, 10), (16, 5))   # (kernels, kernel side), valid padding, stride 1
+DENSE_UNITS = 80
+#: Images rendered and classified per call of the network when predicting.
+PREDICT_CHUNK = 32
+
+
+def build_cnn(dropout: float = 0.0):
+    """The paper's CNN as an uncompiled ``keras.Sequential`` taking 250x250x3 uint8 images.
+
+    Parameters
+    ----------
+    dropout : float
+        Dropout probability after the 80-neuron layer, in ``[0, 1)`` (a hyperparameter).
+
+    Returns
+    -------
+    keras.Sequential
+        Outputs two logits per image: (liquid, glass).
+    """
+    if not 0.0 <= float(dropout) < 1.0:
+        raise InputError(f"dropout must be in [0, 1), got {dropout}")
+    import keras
+    from keras import layers, regularizers
+
+    def l2():
+        return regularizers.L2(L2_COEFFICIENT)
+
+    (n1, k1), (n2, k2) = CONV_LAYERS
+    return keras.Sequential([
+        keras.Input(shape=(IMAGE_SIZE, IMAGE_SIZE, 3), name="image"),
+        # colours enter as 0..255; the network sees 0..1 (no weights, so the count is unchanged)
+        layers.Rescaling(1.0 / 255.0, name="rescale"),
+        layers.Conv2D(n1, k1, strides=1, padding="valid", activation="relu",
+                      kernel_regularizer=l2(), name="conv1"),
+        layers.Conv2D(n2, k2, strides=1, padding="valid", activation="relu",
+                      kernel_regularizer=l2(), name="conv2"),
+        layers.Flatten(name="flatten"),
+        layers.Dense(DENSE_UNITS, activation="relu", kernel_regularizer=l2(), name="dense"),
+        layers.Dropout(float(dropout), name="dropout"),
+        layers.Dense(2, kernel_regularizer=l2(), name="output"),
+    ], name="glassml_cnn")
+
+
+def check_images(images) -> np.ndarray:
+    """``images`` as a ``(n, 250, 250, 3)`` array, or an :class:`InputError` saying what is wrong."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    want = (IMAGE_SIZE, IMAGE_SIZE, 3)
+    if images.ndim != 4 or images.shape[1:] != want:
+        raise InputError(
+            f"the CNN takes {want[0]}x{want[1]} RGB images (shape (n, {want[0]}, {want[1]}, 3)), "
+            f"got shape {images.shape}; render configurations with ovito_glassml.images at "
+            f"size={IMAGE_SIZE}")
+    if len(images) == 0:
+        raise InputError("no images to classify")
+    return images
+
+
+class CNNClassifier:
+    """A trained CNN loaded from a model folder: configurations in, glass probabilities out.
+
+    Attributes
+    ----------
+    kind : str
+        ``"cnn"``.
+    config : dict
+        The model folder's ``config.json`` (hyperparameters, provenance).
+    model : keras.Model
+        The network (logits).
+    """
+
+    kind = KIND
+
+    def __init__(self, model, config: dict):
+        self.model = model
+        self.config = config
+
+    def glass_probability(self, configs) -> np.ndarray:
+        """Probability of the glass class for each configuration, ``(n,)`` float64.
+
+        ``configs`` is one :class:`~ovito_glassml.configuration.Configuration`, a sequence of
+        them, or a :class:`~ovito_glassml.datasets.PackedDataset`. Images are rendered in chunks
+        so that memory stays small for any number of configurations.
+        """
+        if hasattr(configs, "positions") and not hasattr(configs, "offsets"):
+            configs = [configs]                     # a single Configuration
+        n = len(configs)
+        if n == 0:
+            raise InputError("no configurations to classify")
+        if hasattr(configs, "subset"):
+            chunks = (configs.subset(np.arange(lo, min(lo + PREDICT_CHUNK, n)))
+                      for lo in range(0, n, PREDICT_CHUNK))
+        else:
+            chunks = (configs[lo:lo + PREDICT_CHUNK] for lo in range(0, n, PREDICT_CHUNK))
+        return np.concatenate([self.image_glass_probability(render_images(chunk))
+                               for chunk in chunks])
+
+    def image_glass_probability(self, images) -> np.ndarray:
+        """Probability of the glass class for ready-made ``(n, 250, 250, 3)`` images."""
+        return glass_probability_of_logits(self.logits(images))
+
+    def logits(self, images) -> np.ndarray:
+        """The network's two logits (liquid, glass) for ``(n, 250, 250, 3)`` images."""
+        images = check_images(images)
+        out = [np.asarray(self.model(images[lo:lo + PREDICT_CHUNK], training=False))
+               for lo in range(0, len(images), PREDICT_CHUNK)]
+        return np.concatenate(out).astype(np.float64)
+
+
+def glass_probability_of_logits(logits: np.ndarray) -> np.ndarray:
+    """Softmax of (liquid, glass) logits, glass column; stable for large logits."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    expo = np.exp(shifted)
+    return expo[:, 1] / expo.sum(axis=1)
+
+
+def save_cnn_weights(model, folder: str | Path) -> Path:
+    """Write ``model`` (without optimiser state) as ``folder/model.keras``; returns the path.
+
+    The network is rebuilt from :func:`build_cnn` and given the weights, so the file holds only
+    built-in Keras layers and loads under ``safe_mode=True`` with no custom objects.
+    """
+    from ..fileio import atomic_path
+
+    clean = build_cnn(dropout=_dropout_of(model))
+    clean.set_weights(model.get_weights())
+    path = Path(folder) / WEIGHTS_FILE
+    with atomic_path(path) as tmp:
+        keras_tmp = tmp.with_suffix(".keras")   # Keras insists on the extension
+        try:
+            clean.save(keras_tmp)
+            keras_tmp.replace(tmp)
+        finally:
+            keras_tmp.unlink(missing_ok=True)
+    return path
+
+
+def load_cnn(folder: str | Path, config: dict) -> CNNClassifier:
+    """Load the CNN of a model folder (``config`` is its parsed ``config.json``).
+
+    The ``.keras`` file is read with ``safe_mode=True``: it cannot run arbitrary code.
+
+    Raises
+    ------
+    InputError
+        If the weights file is missing, unreadable, or not a 250x250x3 -> 2 network.
+    """
+    path = Path(folder) / WEIGHTS_FILE
+    if not path.exists():
+        raise InputError(f"model folder {folder} has no {WEIGHTS_FILE}; train one with "
+                         "`glassml train cnn` or point at another folder")
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (ValueError, OSError, TypeError) as err:
+        raise InputError(f"{path} is not a loadable Keras model ({err})") from err
+    if tuple(model.input_shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3) or model.output_shape[-1] != 2:
+        raise InputError(f"{path} takes images of shape {model.input_shape[1:]} and gives "
+                         f"{model.output_shape[-1]} outputs; a glassml CNN takes "
+                         f"({IMAGE_SIZE}, {IMAGE_SIZE}, 3) and gives 2")
+    return CNNClassifier(model, config)
+
+
+def _dropout_of(model) -> float:
+    for layer in model.layers:
+        if layer.name == "dropout":
+            return float(layer.rate)
+    return 0.0

@@ -1,0 +1,234 @@
+"""The paper's directed message passing neural network with edge self-attention (§2.4, Eqs. 3-11).
+
+A batch is one disjoint union of :class:`~ovito_glassml.graphs.ParticleGraph` s (a
+torch-geometric ``Batch``). With ``x_v`` the node features, ``e_vw`` the distance of edge
+``v -> w`` and ``h`` the hidden size:
+
+* Eq. 4, edge input: ``h0_vw = ReLU(W_i cat(x_v, e_vw))``.
+* Eqs. 3, 5, 6, ``T - 1`` message steps: ``m_vw = sum_{k in N(v) \\ w} h_kv``, computed for all
+  edges at once as ``(sum of the edges into v) - h_wv``; ``h_vw = ReLU(h0_vw + W_m m_vw)``.
+* Eqs. 10-11, edge self-attention after each of those steps (switchable):
+  ``sigma = softmax(ReLU(H W_attn) v_attn)`` over the edges of each configuration, then the
+  edge states are rescaled by ``sigma`` (see *Attention scaling*); then dropout.
+* Eq. 7, node readout: ``h_v = ReLU(W_a cat(x_v, sum_k h_kv))``.
+* Eq. 8, graph readout: the sum of ``h_v`` (paper) or their mean (``aggregation``).
+* Eq. 9, an FFN of ``ffn_layers`` layers, dropout before each and ReLU between, giving the two
+  logits (liquid, glass).
+
+The linear maps ``W_i``, ``W_m``, ``W_attn`` and ``v_attn`` have no bias, as in the equations and
+as in the authors' code (chemprop's ``bias=False`` default); ``W_a`` and the FFN layers have one.
+
+Attention scaling
+-----------------
+The paper writes ``H' = sigma H`` and leaves the scale open. The authors' code (ks8/glassML,
+``mpn.py``, ``bond_attention``) multiplies the edge states by the raw softmax weights,
+``message = alphas * message``, with the softmax taken over *all edges of the whole batch*
+(``F.softmax(..., dim=0)``), and it reads out the graph by the *mean* of the node states, not
+the sum. Weights that sum to one over hundreds of edges shrink every edge state by the number of
+edges, and a batch-wide softmax makes a configuration's output depend on its batch-mates.
+
+Here the softmax is per configuration (``torch_geometric.utils.softmax`` grouped by graph), and
+by default (``attention_scaling="edges"``) ``H' = n_edges * sigma * H``, with ``n_edges`` the
+number of directed edges of that configuration: uniform attention leaves the states unchanged,
+the weights still sum to one per configuration (they are what :meth:`DMPNN.forward` returns),
+and the state magnitude does not depend on the size of the graph, so a model trained on windows
+of ~170 particles gives comparable states on a 4320-particle periodic frame.
+``attention_scaling="none"`` is the paper's literal ``H' = sigma H``.
+
+Likewise ``aggregation="mean"`` (default, the authors' code) makes the graph vector independent
+of the number of particles; ``aggregation="sum"`` is the paper's Eq. 8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch_geometric.utils import scatter, softmax
+
+from ..errors import InputError
+
+ATTENTION_SCALINGS = ("edges", "none")
+AGGREGATIONS = ("mean", "sum")
+
+
+@dataclass(frozen=True)
+class DMPNNHyperparameters:
+    """Architecture hyperparameters (paper Table 2 ranges in brackets).
+
+    Parameters
+    ----------
+    node_dim : number of node features (4 for "paper" features, 2 for "invariant").
+    edge_dim : number of edge features (1: the distance).
+    hidden_size : ``h`` [300..2400].
+    message_steps : ``T`` [2..6]; ``T - 1`` message-passing updates, then the node readout.
+    dropout : ``p`` [0..0.5].
+    ffn_layers : ``f`` [1..3].
+    attention : edge self-attention in the ``T - 1`` message steps.
+    attention_scaling : "edges" (``H' = n_edges sigma H``) or "none" (``H' = sigma H``).
+    aggregation : "mean" or "sum" of the node states (paper Eq. 8: sum).
+    """
+
+    node_dim: int = 4
+    edge_dim: int = 1
+    hidden_size: int = 300
+    message_steps: int = 3
+    dropout: float = 0.0
+    ffn_layers: int = 2
+    attention: bool = True
+    attention_scaling: str = "edges"
+    aggregation: str = "mean"
+
+    def __post_init__(self):
+        for name in ("node_dim", "edge_dim", "hidden_size", "ffn_layers"):
+            if int(getattr(self, name)) < 1:
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if int(self.message_steps) < 2:
+            raise InputError(f"message_steps (T) must be >= 2, got {self.message_steps!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.attention_scaling not in ATTENTION_SCALINGS:
+            raise InputError(f"attention_scaling must be one of {ATTENTION_SCALINGS}, "
+                             f"got {self.attention_scaling!r}")
+        if self.aggregation not in AGGREGATIONS:
+            raise InputError(f"aggregation must be one of {AGGREGATIONS}, got {self.aggregation!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DMPNNHyperparameters":
+        """Build from a dict, ignoring keys this version does not know."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+class EdgeSelfAttention(nn.Module):
+    """Eqs. 10-11: ``sigma = softmax(ReLU(H W_attn) v_attn)`` per configuration, ``H' ~ sigma H``."""
+
+    def __init__(self, hidden_size: int, scaling: str = "edges"):
+        super().__init__()
+        self.W_attn = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.v_attn = nn.Linear(hidden_size, 1, bias=False)
+        self.scaling = scaling
+
+    def forward(self, H: torch.Tensor, edge_graph: torch.Tensor, num_graphs: int,
+                edge_scale: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(H', sigma)``.
+
+        ``edge_graph`` names the configuration of every edge; ``edge_scale`` is the per-edge
+        factor multiplying ``sigma`` (the configuration's edge count), or None for no factor.
+        """
+        score = self.v_attn(F.relu(self.W_attn(H))).squeeze(-1)
+        sigma = softmax(score, edge_graph, num_nodes=num_graphs)
+        factor = sigma if edge_scale is None else sigma * edge_scale
+        return H * factor.unsqueeze(-1), sigma
+
+
+class DirectedMessagePassing(nn.Module):
+    """Eqs. 3-7 and 10-11: edge states by directed message passing, then node states."""
+
+    def __init__(self, hp: DMPNNHyperparameters):
+        super().__init__()
+        h = hp.hidden_size
+        self.steps = hp.message_steps - 1
+        self.W_i = nn.Linear(hp.node_dim + hp.edge_dim, h, bias=False)
+        self.W_m = nn.Linear(h, h, bias=False)
+        self.W_a = nn.Linear(hp.node_dim + h, h)
+        self.attention = EdgeSelfAttention(h, hp.attention_scaling) if hp.attention else None
+        self.dropout = nn.Dropout(hp.dropout)
+
+    def initial_states(self, x: torch.Tensor, edge_index: torch.Tensor,
+                       edge_attr: torch.Tensor) -> torch.Tensor:
+        """Eq. 4: ``h0_vw = ReLU(W_i cat(x_v, e_vw))`` for every directed edge ``v -> w``."""
+        return F.relu(self.W_i(torch.cat([x[edge_index[0]], edge_attr], dim=1)))
+
+    def message_step(self, H: torch.Tensor, H0: torch.Tensor, edge_index: torch.Tensor,
+                     rev_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+        """Eqs. 3, 5, 6: ``h_vw <- ReLU(h0_vw + W_m sum_{k in N(v) \\ w} h_kv)`` for all edges.
+
+        The sum over ``k != w`` is the sum of all edge states into ``v`` minus ``h_wv``, the
+        reverse edge's state: one scatter, two gathers and one matmul fused with the skip sum.
+        """
+        into = scatter(H, edge_index[1], dim=0, dim_size=num_nodes, reduce="sum")
+        m = into[edge_index[0]] - H[rev_index]
+        return F.relu(torch.addmm(H0, m, self.W_m.weight.t()))
+
+    def node_states(self, H: torch.Tensor, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        """Eq. 7: ``h_v = ReLU(W_a cat(x_v, sum_k h_kv))``."""
+        m_v = scatter(H, edge_index[1], dim=0, dim_size=x.size(0), reduce="sum")
+        return F.relu(self.W_a(torch.cat([x, m_v], dim=1)))
+
+    def forward(self, x, edge_index, edge_attr, rev_index, edge_graph, num_graphs,
+                edge_scale=None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Node states ``(n, h)`` and the attention weights ``sigma`` of each message step."""
+        H0 = self.initial_states(x, edge_index, edge_attr)
+        H = H0
+        weights = []
+        for _ in range(self.steps):
+            H = self.message_step(H, H0, edge_index, rev_index, x.size(0))
+            if self.attention is not None:
+                H, sigma = self.attention(H, edge_graph, num_graphs, edge_scale)
+                weights.append(sigma)
+            H = self.dropout(H)
+        return self.node_states(H, x, edge_index), weights
+
+
+def feed_forward(hidden_size: int, layers: int, dropout: float, outputs: int = 2) -> nn.Sequential:
+    """Eq. 9: ``layers`` linear layers, dropout before each, ReLU between them."""
+    modules: list[nn.Module] = []
+    for _ in range(layers - 1):
+        modules += [nn.Dropout(dropout), nn.Linear(hidden_size, hidden_size), nn.ReLU()]
+    modules += [nn.Dropout(dropout), nn.Linear(hidden_size, outputs)]
+    return nn.Sequential(*modules)
+
+
+class DMPNN(nn.Module):
+    """The D-MPNN glass/liquid classifier: message passing, graph readout, FFN.
+
+    ``model(batch)`` returns logits ``(num_graphs, 2)`` (index 1 = glass);
+    ``model(batch, return_attention=True)`` returns ``(logits, attention)`` with ``attention`` a
+    ``(T - 1, num_edges)`` tensor: the weight ``sigma`` of every directed edge of the batch at
+    every message step (zero rows when attention is off). Weights sum to one per configuration.
+    """
+
+    def __init__(self, hp: DMPNNHyperparameters):
+        super().__init__()
+        self.hparams = hp
+        self.encoder = DirectedMessagePassing(hp)
+        self.ffn = feed_forward(hp.hidden_size, hp.ffn_layers, hp.dropout)
+
+    def forward(self, batch, return_attention: bool = False):
+        x, edge_index = batch.x, batch.edge_index
+        if x.size(1) != self.hparams.node_dim:
+            raise InputError(f"the graphs have {x.size(1)} node features but the model expects "
+                             f"{self.hparams.node_dim}; build them with the model's feature mode")
+        node_graph = getattr(batch, "batch", None)
+        if node_graph is None:
+            node_graph = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        num_graphs = int(getattr(batch, "num_graphs", 1) or 1)
+        edge_graph = node_graph[edge_index[0]]
+        edge_scale = None
+        if self.hparams.attention and self.hparams.attention_scaling == "edges":
+            counts = torch.bincount(edge_graph, minlength=num_graphs).to(x.dtype)
+            edge_scale = counts[edge_graph]
+        h_v, weights = self.encoder(x, edge_index, batch.edge_attr, batch.rev_index,
+                                    edge_graph, num_graphs, edge_scale)
+        h = scatter(h_v, node_graph, dim=0, dim_size=num_graphs, reduce=self.hparams.aggregation)
+        logits = self.ffn(h)
+        if not return_attention:
+            return logits
+        attention = torch.stack(weights) if weights else x.new_zeros((0, edge_index.size(1)))
+        return logits, attention
+
+    @torch.no_grad()
+    def glass_probability(self, batch) -> torch.Tensor:
+        """Softmax probability of the glass class per configuration (evaluation mode)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.softmax(self(batch), dim=1)[:, 1]
+        finally:
+            self.train(was_training)

@@ -1,0 +1,193 @@
+"""The LAMMPS side: cooling runs, their files, the driver's resumability, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ovito_glassml._lammps import lmp_environment, lmp_executable
+from ovito_glassml.configuration import read_dump
+from ovito_glassml.datasets import read_manifest
+from ovito_glassml.simulation import PRESETS, Campaign, run_simulation
+
+SMALL = PRESETS["small"]
+SEEDS = [11, 12, 13]
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    out = tmp_path_factory.mktemp("campaign")
+    manifest = Campaign(SMALL, seeds=SEEDS, outdir=out).run(processes=2, progress=False)
+    return out, read_manifest(manifest)
+
+
+def glassml(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ovito_glassml", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def test_every_run_saves_every_temperature_once(campaign):
+    _, rows = campaign
+    keys = [(r["seed"], r["temperature"]) for r in rows]
+    assert len(keys) == len(set(keys)) == len(SEEDS) * len(SMALL.temperatures)
+
+
+def test_dumps_hold_exactly_n_particles_split_65_35(campaign):
+    _, rows = campaign
+    for row in rows:
+        config = read_dump(row["path"])
+        assert config.n_particles == SMALL.n_particles
+        assert np.sum(config.types == 1) == round(0.65 * SMALL.n_particles)
+        assert np.sum(config.types == 2) == round(0.35 * SMALL.n_particles)
+        np.testing.assert_allclose(config.box, [SMALL.box_length] * 2)
+
+
+def test_configurations_are_saved_on_the_linear_ramp(campaign):
+    _, rows = campaign
+    for row in rows:
+        expected_step = round((2.0 - row["temperature"]) / 1.95 * SMALL.t_cool)
+        assert row["step"] == expected_step
+
+
+def test_kinetic_temperature_follows_the_ramp(campaign):
+    _, rows = campaign
+    temps = np.array([r["temperature"] for r in rows])
+    kinetic = np.array([r["t_kinetic"] for r in rows])
+    # 240 particles cooled in 20 tau: thermal fluctuations plus the thermostat's lag (~0.07)
+    means = [kinetic[temps == t].mean() for t in np.unique(temps)]
+    for t, mean in zip(np.unique(temps), means):
+        assert abs(mean - t) < 0.1, (t, mean)
+    assert np.all(np.diff(means) > 0)
+
+
+def test_inherent_structure_energy_lies_below_the_instantaneous_energy(campaign):
+    _, rows = campaign
+    assert all(r["e_is"] < r["e_inst"] for r in rows)
+
+
+def test_inherent_structure_energy_falls_as_the_liquid_cools(campaign):
+    _, rows = campaign
+    mean = {t: np.mean([r["e_is"] for r in rows if r["temperature"] == t])
+            for t in sorted({r["temperature"] for r in rows})}
+    assert mean[0.05] < mean[1.99]
+    assert mean[0.44] < mean[1.99]
+
+
+def test_dumps_open_in_ovito_as_2d_periodic_frames(campaign):
+    from ovito.io import import_file
+
+    _, rows = campaign
+    data = import_file(str(rows[0]["path"])).compute()
+    assert data.particles.count == SMALL.n_particles
+    assert set(np.unique(data.particles.particle_types[...])) == {1, 2}
+    assert data.cell.pbc[0] and data.cell.pbc[1]
+
+
+def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path):
+    """`lmp -in ka2d_cool.in -var ...` and run_simulation() are the same run, byte for byte."""
+    config = replace(SMALL, temperatures=(0.96, 0.05))
+    driver_dir = run_simulation(config, seed=21, outdir=tmp_path / "driver")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    script = driver_dir / "ka2d_cool.in"
+    subprocess.run([lmp_executable(), "-in", str(script), *config.lammps_command_line(21, plain)],
+                   check=True, env=lmp_environment(), cwd=plain, capture_output=True, timeout=300)
+    for name in ("T0.96.dump", "T0.05.dump", "energies.txt"):
+        assert (plain / name).read_bytes() == (driver_dir / name).read_bytes(), name
+
+
+def test_resume_after_sigkill_finishes_without_duplicates(tmp_path):
+    out = tmp_path / "killed"
+    seeds = "31-36"
+    cmd = [sys.executable, "-m", "ovito_glassml", "simulate", "--out", str(out), "--preset", "small",
+           "--seeds", seeds, "--processes", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(out.glob("tcool*/seed*/run.csv"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-campaign, most likely mid-run
+    proc.wait()
+    finished_before = {p.parent.name for p in out.glob("tcool*/seed*/run.csv")}
+    assert 2 <= len(finished_before) < 6
+
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    rows = read_manifest(out / "manifest.csv")
+    keys = [(r["seed"], r["temperature"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 6 * len(SMALL.temperatures)
+    assert not list(out.glob(".partial/*"))
+    for row in rows:
+        assert read_dump(row["path"]).n_particles == SMALL.n_particles
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--t-cool", "0"], "t_cool must be a positive"),
+    (["--n-particles", "1001"], "cannot be split 65:35"),
+    (["--temperatures", "2.5,0.05"], "outside the cooling ramp"),
+    (["--seeds", "0-2"], "LAMMPS needs seeds >= 1"),
+])
+def test_bad_simulation_parameters_fail_clearly_and_write_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = glassml("simulate", "--out", str(out), *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def _copy_manifest(src_rows, dest: Path, mutate):
+    dest.mkdir()
+    rows = []
+    picked = [r for r in src_rows if r["seed"] == SEEDS[0] and r["temperature"] in (1.99, 0.05)]
+    for i, row in enumerate(picked):
+        name = f"c{i}.dump"
+        (dest / name).write_text(row["path"].read_text())
+        rows.append({"path": name, "seed": row["seed"], "t_cool": row["t_cool"],
+                     "temperature": row["temperature"], "e_is": row["e_is"]})
+    mutate(dest, rows)
+    with open(dest / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return dest / "manifest.csv"
+
+
+def _truncate(dest, rows):
+    text = (dest / rows[0]["path"]).read_text().splitlines()
+    (dest / rows[0]["path"]).write_text("\n".join(text[:40]) + "\n")
+
+
+def _drop_type_column(dest, rows):
+    lines = (dest / rows[0]["path"]).read_text().splitlines()
+    out = [ln.replace("id type x y", "id x y") for ln in lines[:9]]
+    out += [" ".join(ln.split()[:1] + ln.split()[2:]) for ln in lines[9:]]
+    (dest / rows[0]["path"]).write_text("\n".join(out) + "\n")
+
+
+def _point_nowhere(dest, rows):
+    rows[1]["path"] = "missing.dump"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (_truncate, "truncated"),
+    (_drop_type_column, "no 'type' column"),
+    (_point_nowhere, "does not exist"),
+])
+def test_bad_dumps_and_manifests_fail_clearly_and_write_nothing(campaign, tmp_path, mutate, message):
+    _, rows = campaign
+    manifest = _copy_manifest(rows, tmp_path / "m", mutate)
+    out = tmp_path / "ds"
+    result = glassml("dataset", str(manifest), "--datasets", "1", "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or not list(out.glob("*.npz"))

@@ -1,0 +1,409 @@
+"""Training the paper's CNN (§2.3.2): images on the fly, dihedral augmentation, Adam, the LR schedule.
+
+``glassml train cnn --data DATASET --out DIR`` calls :func:`register_arguments` and
+:func:`train_from_args`; :func:`fit_cnn` is the same training as a function.
+
+* Data: the training runs and a validation share of whole runs (``split_by_run``: no cooling run
+  on both sides). Images are rendered on the fly inside the ``tf.data`` pipeline: the
+  vectorised rasteriser needs ~2-3 ms per 4320-particle image against ~100 ms per training
+  sample on a CPU, so rendering costs a few percent and no memory, whereas a cache of the
+  paper's 16,000 training images would take 3 GB (``benchmarks/bench_cnn.py`` measures both).
+* Augmentation (per image, on the fly): rotation by a uniformly random multiple of 90 degrees,
+  then an up-down flip with probability 0.5 - the 8 symmetries of the square, each equally
+  likely. The random draws are stateless and seeded by ``(seed, epoch, position)``, so a run is
+  reproducible and a resumed run sees the same images as an uninterrupted one.
+* Loss: cross-entropy on the two logits plus the network's L2 penalties; optimiser Adam; the
+  learning rate follows :mod:`ovito_glassml.training.schedule` (1e-4 rising linearly to 1e-3
+  over two epochs, then decaying exponentially to 1e-4 at the end), evaluated per step.
+* Checkpoints: after every epoch the model with its optimiser state is written to
+  ``OUT/checkpoint/`` (about 3x the 288 MB of weights, for Adam's two moments); ``--resume``
+  continues from the last finished epoch. The finished model folder (``config.json`` and
+  ``model.keras``) replaces the checkpoint, which is then deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import PackedDataset, load_dataset, split_by_run
+from ..errors import InputError
+from ..fileio import atomic_path, write_json_atomic
+from ..images import IMAGE_SIZE, render_image, render_images
+from ..models.cnn import KIND, WEIGHTS_FILE, build_cnn, glass_probability_of_logits, save_cnn_weights
+from ..models.store import save_model
+from .schedule import learning_rate
+
+DEFAULT_DROPOUT = 0.1
+DEFAULT_BATCH_SIZE = 20
+DEFAULT_EPOCHS = 10
+DEFAULT_VALIDATION_FRACTION = 0.1
+CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_MODEL = "model.keras"
+CHECKPOINT_STATE = "state.json"
+
+
+# ----------------------------------------------------------------------------- augmentation
+
+def augment(image, seed):
+    """One random symmetry of the square: rotate by ``k * 90`` degrees, then flip up-down.
+
+    Parameters
+    ----------
+    image : tf.Tensor
+        ``(H, W, C)`` image.
+    seed : tf.Tensor
+        Two int64 numbers; the same seed gives the same transformation (stateless random ops).
+
+    Returns
+    -------
+    tf.Tensor
+        The transformed image: ``k`` uniform in {0, 1, 2, 3} (counter-clockwise quarter turns),
+        then a flip across the horizontal mid-line with probability 0.5.
+    """
+    import tensorflow as tf
+
+    rotate_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    quarter_turns = tf.random.stateless_uniform([], rotate_seed, minval=0, maxval=4, dtype=tf.int32)
+    image = tf.image.rot90(image, quarter_turns)
+    flip = tf.random.stateless_uniform([], flip_seed) < 0.5
+    return tf.cond(flip, lambda: tf.image.flip_up_down(image), lambda: image)
+
+
+def epoch_plan(indices: np.ndarray, seed: int, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shuffled order of ``indices`` and one augmentation seed per image for ``epoch``.
+
+    Both depend only on ``(seed, epoch)``, which is what makes resumed runs repeat exactly.
+    """
+    rng = np.random.default_rng([int(seed), int(epoch)])
+    order = rng.permutation(np.asarray(indices, dtype=np.int64))
+    seeds = rng.integers(0, np.iinfo(np.int32).max, size=(len(order), 2), dtype=np.int64)
+    return order, seeds
+
+
+def image_pipeline(dataset: PackedDataset, order: np.ndarray, seeds: np.ndarray | None,
+                   batch_size: int):
+    """A ``tf.data.Dataset`` of ``(images, labels)`` batches, rendered on the fly.
+
+    ``seeds`` (one pair per image) switches augmentation on; ``None`` gives the images as
+    rendered (for evaluation).
+    """
+    import tensorflow as tf
+
+    labels = np.asarray(dataset.label, dtype=np.int64)
+
+    def render(i):
+        return render_image(dataset[int(i)])
+
+    def load(i, seed):
+        image = tf.numpy_function(render, [i], tf.uint8, stateful=False)
+        image.set_shape((IMAGE_SIZE, IMAGE_SIZE, 3))
+        if seeds is not None:
+            image = augment(image, seed)
+        return image, tf.gather(labels, i)
+
+    element_seeds = seeds if seeds is not None else np.zeros((len(order), 2), dtype=np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(order, dtype=np.int64), element_seeds))
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# ----------------------------------------------------------------------------- LR schedule
+
+_SCHEDULE_CLASS = None
+
+
+def paper_learning_rate(steps_per_epoch: int, epochs: int):
+    """The paper's schedule as a Keras ``LearningRateSchedule``, step by step.
+
+    The values come from the pure function :func:`ovito_glassml.training.schedule.learning_rate`
+    (one place defines the schedule for both models), tabulated for every step of the run.
+    """
+    steps = np.arange(int(steps_per_epoch) * int(epochs))
+    values = [float(learning_rate(int(s), int(steps_per_epoch), int(epochs))) for s in steps]
+    return _tabulated_schedule_class()(values)
+
+
+def _tabulated_schedule_class():
+    """The Keras schedule class, defined on first use so that importing this module stays light."""
+    global _SCHEDULE_CLASS
+    if _SCHEDULE_CLASS is None:
+        import keras
+        import tensorflow as tf
+
+        @keras.saving.register_keras_serializable(package="glassml")
+        class TabulatedLearningRate(keras.optimizers.schedules.LearningRateSchedule):
+            """Learning rate ``values[step]`` (the last value after the end)."""
+
+            def __init__(self, values):
+                self.values = [float(v) for v in values]
+                self._table = tf.constant(self.values, dtype=tf.float32)
+
+            def __call__(self, step):
+                last = len(self.values) - 1
+                return tf.gather(self._table, tf.minimum(tf.cast(step, tf.int32), last))
+
+            def get_config(self):
+                return {"values": self.values}
+
+        _SCHEDULE_CLASS = TabulatedLearningRate
+    return _SCHEDULE_CLASS
+
+
+# ----------------------------------------------------------------------------- training
+
+def compile_cnn(model, steps_per_epoch: int, epochs: int):
+    """Attach Adam with the paper's schedule and the cross-entropy loss on the two logits."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=paper_learning_rate(steps_per_epoch, epochs)),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
+def predict_logits(model, dataset: PackedDataset, batch_size: int = 32) -> np.ndarray:
+    """The model's (liquid, glass) logits for every configuration of ``dataset`` (no augmentation)."""
+    out = [np.asarray(model(render_images(dataset.subset(np.arange(lo, min(lo + batch_size,
+                                                                           len(dataset))))),
+                            training=False))
+           for lo in range(0, len(dataset), batch_size)]
+    return np.concatenate(out)
+
+
+def evaluate_probabilities(labels: np.ndarray, probability: np.ndarray) -> dict:
+    """AUC (None when only one class is present) and accuracy at probability 0.5."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    auc = float(roc_auc_score(labels, probability)) if len(np.unique(labels)) == 2 else None
+    return {"auc": auc, "accuracy": float(np.mean((probability >= 0.5) == (labels == 1))),
+            "n": int(len(labels))}
+
+
+def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
+            dropout: float = DEFAULT_DROPOUT, batch_size: int = DEFAULT_BATCH_SIZE,
+            epochs: int = DEFAULT_EPOCHS, seed: int = 0, checkpoint_dir: str | Path | None = None,
+            resume: bool = False, log=print):
+    """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
+
+    Parameters
+    ----------
+    dataset : PackedDataset with labels 0 (liquid) / 1 (glass).
+    train_indices, validation_indices : configuration indices; validation gives a per-epoch AUC.
+    dropout, batch_size, epochs, seed : the hyperparameters and the seed of weights, order
+        and augmentation.
+    checkpoint_dir : if given, the model and optimiser are saved there after every epoch.
+    resume : continue from the checkpoint in ``checkpoint_dir`` (which must match these settings).
+    log : called with one line of progress per epoch.
+
+    Returns
+    -------
+    model : keras.Model, trained.
+    history : list of per-epoch dicts (loss, accuracy, learning rate, validation AUC, seconds).
+    """
+    import keras
+
+    train_indices = np.asarray(train_indices, dtype=np.int64)
+    if len(train_indices) == 0:
+        raise InputError("there are no training configurations")
+    if batch_size < 1 or epochs < 1:
+        raise InputError(f"batch size and epochs must be positive, got {batch_size} and {epochs}")
+    labels = np.asarray(dataset.label)
+    if not np.all(np.isin(labels[train_indices], (0, 1))):
+        raise InputError("every training configuration needs a label, glass (1) or liquid (0)")
+    steps_per_epoch = int(np.ceil(len(train_indices) / batch_size))
+    settings = {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
+                "seed": int(seed), "train_indices": train_indices.tolist()}
+
+    history: list[dict] = []
+    start_epoch = 0
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume and checkpoint_dir is not None and (checkpoint_dir / CHECKPOINT_STATE).exists():
+        model, start_epoch, history = _load_checkpoint(checkpoint_dir, settings)
+        log(f"resuming after epoch {start_epoch} of {epochs} from {checkpoint_dir}")
+    else:
+        keras.utils.set_random_seed(int(seed))
+        model = compile_cnn(build_cnn(dropout), steps_per_epoch, epochs)
+
+    validation = None
+    if validation_indices is not None and len(validation_indices):
+        validation = dataset.subset(validation_indices)
+    progress = _batch_progress(steps_per_epoch)
+    for epoch in range(start_epoch, epochs):
+        began = time.perf_counter()
+        order, seeds = epoch_plan(train_indices, seed, epoch)
+        fit = model.fit(image_pipeline(dataset, order, seeds, batch_size), epochs=epoch + 1,
+                        initial_epoch=epoch, verbose=0, callbacks=[progress])
+        seconds = time.perf_counter() - began
+        record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
+                  "accuracy": float(fit.history["accuracy"][-1]),
+                  "learning_rate": float(model.optimizer.learning_rate),
+                  "seconds": seconds, "ms_per_sample": 1e3 * seconds / len(train_indices)}
+        if validation is not None:
+            scores = evaluate_probabilities(
+                validation.label, glass_probability_of_logits(predict_logits(model, validation)))
+            record.update(val_auc=scores["auc"], val_accuracy=scores["accuracy"])
+        history.append(record)
+        log(_epoch_line(record, epochs))
+        if checkpoint_dir is not None:
+            _save_checkpoint(checkpoint_dir, model, settings, epoch + 1, history)
+    progress.close()
+    return model, history
+
+
+def _epoch_line(record: dict, epochs: int) -> str:
+    val = ""
+    if "val_auc" in record:
+        auc = "n/a" if record["val_auc"] is None else f"{record['val_auc']:.3f}"
+        val = f"  val_auc {auc}  val_accuracy {record['val_accuracy']:.3f}"
+    return (f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
+            f"accuracy {record['accuracy']:.3f}{val}  lr {record['learning_rate']:.2e}  "
+            f"{record['seconds']:.0f} s ({record['ms_per_sample']:.0f} ms/sample)")
+
+
+def _batch_progress(steps_per_epoch: int):
+    """A Keras callback showing a tqdm bar over each epoch's batches (silent off a terminal)."""
+    import keras
+    from tqdm import tqdm
+
+    class BatchProgress(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.bar = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.close()
+            self.bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", unit="batch",
+                            leave=False, disable=None)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+
+        def close(self):
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    return BatchProgress()
+
+
+def _save_checkpoint(folder: Path, model, settings: dict, epochs_done: int, history: list) -> None:
+    """Model + optimiser state, then the state file that names the finished epoch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / CHECKPOINT_MODEL) as tmp:
+        keras_tmp = tmp.with_suffix(".keras")   # Keras insists on the extension
+        try:
+            model.save(keras_tmp)
+            keras_tmp.replace(tmp)
+        finally:
+            keras_tmp.unlink(missing_ok=True)
+    write_json_atomic(folder / CHECKPOINT_STATE,
+                      {"settings": settings, "epochs_done": epochs_done, "history": history})
+
+
+def _load_checkpoint(folder: Path, settings: dict):
+    import keras
+
+    state = json.loads((folder / CHECKPOINT_STATE).read_text())
+    saved = state.get("settings", {})
+    differ = sorted(k for k in settings if saved.get(k) != settings[k])
+    if differ:
+        raise InputError(f"the checkpoint in {folder} was made with different {', '.join(differ)}; "
+                         "resume with the same data and settings, or drop --resume to start over")
+    model = keras.saving.load_model(
+        folder / CHECKPOINT_MODEL, safe_mode=True,
+        custom_objects={"TabulatedLearningRate": _tabulated_schedule_class()})
+    return model, int(state["epochs_done"]), list(state["history"])
+
+
+# ----------------------------------------------------------------------------- command line
+
+def register_arguments(parser) -> None:
+    """Arguments of ``glassml train cnn`` (besides those the train command adds itself)."""
+    _add(parser, "--data", required=True, metavar="DATASET",
+         help="packed dataset (.npz) or manifest (.csv) with glass/liquid labels")
+    _add(parser, "--out", required=True, metavar="DIR", help="model folder to write")
+    _add(parser, "--dropout", type=float, default=DEFAULT_DROPOUT,
+         help=f"dropout after the 80-neuron layer (paper range 0-0.5; default {DEFAULT_DROPOUT})")
+    _add(parser, "--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+         help=f"images per batch (paper range 10-100; default {DEFAULT_BATCH_SIZE})")
+    _add(parser, "--epochs", type=int, default=DEFAULT_EPOCHS,
+         help=f"passes over the training set (paper: 10; default {DEFAULT_EPOCHS})")
+    _add(parser, "--seed", type=int, default=0, help="seed of weights, order and augmentation")
+    _add(parser, "--val-fraction", type=float, default=DEFAULT_VALIDATION_FRACTION,
+         help="share of the cooling runs held out for the per-epoch validation AUC "
+              f"(0 trains on all; default {DEFAULT_VALIDATION_FRACTION})")
+    _add(parser, "--resume", action="store_true",
+         help="continue an interrupted training from OUT/checkpoint")
+
+
+def _add(parser, flag: str, **kwargs) -> None:
+    """Add ``flag`` unless the shared train command already defines it."""
+    if flag not in parser._option_string_actions:
+        parser.add_argument(flag, **kwargs)
+
+
+def train_from_args(args) -> int:
+    """Run ``glassml train cnn``: check the input, train, write the model folder."""
+    dataset_path = Path(args.data)
+    out = Path(args.out)
+    dropout = float(args.dropout)
+    batch_size = int(args.batch_size)
+    epochs = int(args.epochs)
+    fraction = float(getattr(args, "val_fraction", DEFAULT_VALIDATION_FRACTION))
+    if not 0.0 <= dropout < 1.0:
+        raise InputError(f"--dropout must be in [0, 1), got {dropout}")
+    if batch_size < 1 or epochs < 1:
+        raise InputError("--batch-size and --epochs must be positive")
+    if not 0.0 <= fraction < 1.0:
+        raise InputError(f"--val-fraction must be in [0, 1), got {fraction}")
+    if (out / WEIGHTS_FILE).exists() and not args.resume:
+        raise InputError(f"{out} already holds a trained model; choose another --out")
+    dataset = load_dataset(dataset_path)
+    if not np.all(np.isin(dataset.label, (0, 1))):
+        raise InputError(f"{dataset_path} has unlabelled configurations; train on a dataset "
+                         "built by `glassml dataset`")
+    if fraction > 0:
+        train_idx, val_idx = split_by_run(dataset, [1.0 - fraction, fraction], rng=args.seed)
+    else:
+        train_idx, val_idx = np.arange(len(dataset)), np.zeros(0, dtype=np.int64)
+    print(f"training the CNN on {len(train_idx)} configurations, validating on {len(val_idx)} "
+          f"(runs held out), {epochs} epochs of batch size {batch_size}", flush=True)
+
+    checkpoint = out / CHECKPOINT_DIR
+    model, history = fit_cnn(dataset, train_idx, val_idx, dropout=dropout, batch_size=batch_size,
+                             epochs=epochs, seed=args.seed, checkpoint_dir=checkpoint,
+                             resume=args.resume, log=lambda line: print(line, flush=True))
+    write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, val_idx,
+                     dropout=dropout, batch_size=batch_size, epochs=epochs, seed=args.seed)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    print(f"wrote {out}", flush=True)
+    return 0
+
+
+def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, val_idx, *,
+                     dropout, batch_size, epochs, seed) -> Path:
+    """The model folder: ``model.keras`` first, then ``config.json`` (via the shared store)."""
+    out = Path(out)
+    save_cnn_weights(model, out)
+    runs = dataset.run_ids()
+    last = history[-1] if history else {}
+    metrics = {k: last[k] for k in ("val_auc", "val_accuracy", "loss", "accuracy") if k in last}
+    return save_model(
+        out, KIND,
+        {"dropout": dropout, "batch_size": batch_size, "epochs": epochs, "image_size": IMAGE_SIZE},
+        weights={},
+        features="image",
+        data={"dataset": str(dataset_path), "dataset_meta": dataset.meta, "seed": int(seed),
+              "train_indices": np.asarray(train_idx).tolist(),
+              "validation_indices": np.asarray(val_idx).tolist(),
+              "train_runs": np.unique(runs[train_idx]).tolist(),
+              "validation_runs": np.unique(runs[val_idx]).tolist()},
+        metrics=metrics,
+        extra={"weights_file": WEIGHTS_FILE, "history": history})

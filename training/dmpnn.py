@@ -1,0 +1,197 @@
+"""Train the D-MPNN on a packed dataset (paper §2.4.2): random windows, cross-entropy, Adam.
+
+Every epoch each training configuration contributes one fresh random window of side ``l_win``
+(the paper's augmentation), in a fresh random order. All randomness of epoch ``e`` (order,
+windows, dropout) is drawn from generators seeded by ``(seed, e)``, so a run is repeatable and a
+run resumed from its epoch checkpoint continues exactly as if it had not stopped.
+
+Output folder: the model folder (:mod:`ovito_glassml.models.store`) plus ``checkpoint.pt``
+(model, optimiser and scheduler state after the last finished epoch, and the loss history; read
+back with ``torch.load(weights_only=True)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch_geometric.data import Batch
+from tqdm.auto import tqdm
+
+from ovito_glassml.datasets import PackedDataset
+from ovito_glassml.errors import InputError
+from ovito_glassml.fileio import atomic_path
+from ovito_glassml.graphs import GraphSpec, window_graph
+from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
+from ovito_glassml.models.store import save_dmpnn
+
+from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, torch_scheduler
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class DMPNNTrainingConfig:
+    """Everything that defines a training run (paper Table 2 ranges in the CLI help)."""
+
+    window_length: float = 0.2
+    num_neighbors: int = 2
+    features: str = "paper"
+    length_scale: float | None = None
+    hidden_size: int = 300
+    message_steps: int = 3
+    dropout: float = 0.0
+    ffn_layers: int = 2
+    attention: bool = True
+    attention_scaling: str = "edges"
+    aggregation: str = "mean"
+    batch_size: int = 10
+    epochs: int = 10
+    seed: int = 0
+    initial_lr: float = INITIAL_LR
+    peak_lr: float = PEAK_LR
+    final_lr: float = FINAL_LR
+
+    def hyperparameters(self, node_dim: int) -> DMPNNHyperparameters:
+        names = {f.name for f in fields(DMPNNHyperparameters)}
+        return DMPNNHyperparameters(node_dim=node_dim,
+                                    **{k: v for k, v in asdict(self).items() if k in names})
+
+    def training_record(self) -> dict:
+        """The training-only settings stored with the model."""
+        keep = ("batch_size", "epochs", "seed", "initial_lr", "peak_lr", "final_lr")
+        return {k: getattr(self, k) for k in keep}
+
+
+def training_length_scale(dataset: PackedDataset) -> float:
+    """The box side shared by every configuration of ``dataset`` (the model's length scale)."""
+    sides = np.sqrt(np.prod(dataset.box, axis=1))
+    if len(sides) == 0:
+        raise InputError("the training dataset is empty")
+    if not np.allclose(sides, sides[0], rtol=1e-6):
+        raise InputError(f"the training configurations have boxes of different sizes "
+                         f"({sides.min():g} to {sides.max():g}); give --length-scale explicitly")
+    return float(sides[0])
+
+
+def window_batch(dataset: PackedDataset, indices, window_length: float, spec: GraphSpec,
+                 rng: np.random.Generator) -> Batch:
+    """One random window per configuration of ``indices``, batched, with labels as ``y``."""
+    graphs = []
+    for i in indices:
+        graph = window_graph(dataset[int(i)], window_length, spec, rng)
+        graph.y = torch.tensor([int(dataset.label[i])])
+        graphs.append(graph)
+    return Batch.from_data_list(graphs)
+
+
+def resolve_device(device: str) -> torch.device:
+    """A torch device from "cpu"/"cuda"/"cuda:N", checking that CUDA exists when asked for."""
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but torch sees no CUDA GPU; use --device cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as err:
+        raise InputError(f"unknown device {device!r}; use cpu or cuda") from err
+
+
+def _check_labels(dataset: PackedDataset, what: str) -> None:
+    if len(dataset) == 0:
+        raise InputError(f"the {what} dataset is empty")
+    if np.any((dataset.label != 0) & (dataset.label != 1)):
+        raise InputError(f"the {what} dataset has unlabelled configurations; every configuration "
+                         "needs label glass (1) or liquid (0)")
+    if len(np.unique(dataset.label)) < 2:
+        raise InputError(f"the {what} dataset holds only one class; it needs glass and liquid")
+
+
+def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTrainingConfig(),
+                device: str = "cpu", resume: bool = False, progress: bool = True,
+                data_provenance: dict | None = None) -> tuple[DMPNN, list[dict]]:
+    """Train a D-MPNN on ``train`` and save it (model folder + checkpoint) in ``out``.
+
+    Parameters
+    ----------
+    train : labelled training configurations.
+    out : output folder; the model folder is written when training ends.
+    config : hyperparameters and training settings.
+    device : "cpu" or "cuda".
+    resume : continue from ``out/checkpoint.pt`` (must have been written with the same config).
+    progress : show a tqdm bar per epoch with the running loss.
+    data_provenance : recorded under ``data`` in the model's config.json.
+
+    Returns
+    -------
+    The trained model (evaluation mode) and the per-epoch history ``[{"epoch", "loss"}, ...]``.
+    """
+    _check_labels(train, "training")
+    out = Path(out)
+    length_scale = config.length_scale or training_length_scale(train)
+    spec = GraphSpec(config.num_neighbors, config.features, length_scale)
+    # a bad l_win or window size should fail now, not after the first batch
+    window_graph(train[0], config.window_length, spec, 0)
+    dev = resolve_device(device)
+
+    torch.manual_seed(config.seed)
+    model = DMPNN(config.hyperparameters(spec.node_dim)).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.peak_lr)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    scheduler = torch_scheduler(optimizer, steps_per_epoch, config.epochs, initial=config.initial_lr,
+                                peak=config.peak_lr, final=config.final_lr)
+    history: list[dict] = []
+    start = 0
+    checkpoint = out / CHECKPOINT_NAME
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=dev, weights_only=True)
+        if state["config"] != _jsonable_config(config, length_scale):
+            raise InputError(f"{checkpoint} was written with different settings; resume with the "
+                             "same hyperparameters or use a new --out folder")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history = list(state["history"])
+        start = int(state["epoch"]) + 1
+
+    for epoch in range(start, config.epochs):
+        rng = np.random.default_rng([config.seed, epoch])
+        torch.manual_seed(config.seed * 100003 + epoch)
+        order = rng.permutation(len(train))
+        model.train()
+        total, seen = 0.0, 0
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress, leave=False)
+        for step in bar:
+            idx = order[step * config.batch_size:(step + 1) * config.batch_size]
+            batch = window_batch(train, idx, config.window_length, spec, rng).to(dev)
+            loss = F.cross_entropy(model(batch), batch.y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total += float(loss) * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        history.append({"epoch": epoch + 1, "loss": total / seen})
+        _save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history,
+                         _jsonable_config(config, length_scale))
+
+    model.eval()
+    save_dmpnn(out, model, spec, config.window_length, training=config.training_record(),
+               data=data_provenance or {}, metrics={"train_loss": history[-1]["loss"] if history else None})
+    return model, history
+
+
+def _jsonable_config(config: DMPNNTrainingConfig, length_scale: float) -> dict:
+    return dict(asdict(config), length_scale=float(length_scale))
+
+
+def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, history: list,
+                     config: dict) -> None:
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "epoch": epoch, "history": history,
+             "config": config}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)

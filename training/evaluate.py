@@ -1,0 +1,40 @@
+"""AUC and accuracy of any trained classifier (D-MPNN or CNN) on a labelled dataset (paper §2.5)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from ovito_glassml.datasets import PackedDataset
+from ovito_glassml.errors import InputError
+
+
+def classification_scores(labels, probabilities, threshold: float = 0.5) -> dict:
+    """``{"auc", "accuracy", "n"}`` from labels (1 glass, 0 liquid) and glass probabilities."""
+    labels = np.asarray(labels, dtype=int)
+    probabilities = np.asarray(probabilities, dtype=float)
+    if labels.shape != probabilities.shape:
+        raise InputError(f"{labels.size} labels but {probabilities.size} predictions")
+    if len(np.unique(labels)) < 2:
+        raise InputError("AUC needs both glass and liquid configurations in the dataset")
+    return {
+        "auc": float(roc_auc_score(labels, probabilities)),
+        "accuracy": float(accuracy_score(labels, probabilities >= threshold)),
+        "n": int(labels.size),
+    }
+
+
+def evaluate(classifier, dataset: PackedDataset, **predict_options) -> dict:
+    """Score ``classifier`` (from :func:`~ovito_glassml.models.load_classifier`) on ``dataset``.
+
+    ``predict_options`` go to ``classifier.glass_probability`` (for the D-MPNN e.g.
+    ``mode="window"`` and ``rng``). Returns ``{"auc", "accuracy", "n"}``.
+    """
+    if len(dataset) == 0:
+        raise InputError("the evaluation dataset is empty")
+    if np.any((dataset.label != 0) & (dataset.label != 1)):
+        raise InputError("the evaluation dataset has unlabelled configurations; give a packed "
+                         "dataset or a manifest with a label column (glass/liquid)")
+    configs = [dataset[i] for i in range(len(dataset))]
+    probabilities = classifier.glass_probability(configs, **predict_options)
+    return classification_scores(dataset.label, probabilities)
