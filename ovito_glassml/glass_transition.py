@@ -108,17 +108,18 @@ class GlassTransition:
 def energy_table(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(temperatures, run seeds, E_IS matrix [run, temperature]) from manifest rows of one rate.
 
-    Runs missing a temperature are dropped so every mean is over the same runs.
+    Only temperatures that every run saved are kept, so every mean is over the same runs.
     """
-    temps = np.array(sorted({r["temperature"] for r in rows}))
     seeds = np.array(sorted({r["seed"] for r in rows}))
+    per_run = [{r["temperature"] for r in rows if r["seed"] == s} for s in seeds]
+    temps = np.array(sorted(set.intersection(*per_run)))
     table = np.full((len(seeds), len(temps)), np.nan)
     si = {s: i for i, s in enumerate(seeds)}
     ti = {t: j for j, t in enumerate(temps)}
     for r in rows:
-        table[si[r["seed"]], ti[r["temperature"]]] = r["e_is"]
-    complete = ~np.isnan(table).any(axis=1)
-    return temps, seeds[complete], table[complete]
+        if r["temperature"] in ti:
+            table[si[r["seed"]], ti[r["temperature"]]] = r["e_is"]
+    return temps, seeds, table
 
 
 def glass_transition(rows: list[dict], t_max: float = 1.0, n_bootstrap: int = 1000,
@@ -130,8 +131,6 @@ def glass_transition(rows: list[dict], t_max: float = 1.0, n_bootstrap: int = 10
     if any(r.get("e_is") in (None, "") or np.isnan(r["e_is"]) for r in rows):
         raise InputError("some manifest rows have no e_is; the Tg fit needs inherent-structure energies")
     temps, seeds, table = energy_table(rows)
-    if len(seeds) == 0:
-        raise InputError("no run saved every temperature; the Tg fit needs complete runs")
     keep = temps <= t_max
     temps, table = temps[keep], table[:, keep]
     mean = table.mean(axis=0)

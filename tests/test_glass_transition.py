@@ -1,0 +1,83 @@
+"""The Tg fit: two lines with a least-squares breakpoint, bootstrap error, and `glassml tg`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ovito_glassml.errors import InputError
+from ovito_glassml.glass_transition import fit_two_lines, glass_transition
+
+TG = 0.41
+GRID = np.round(np.linspace(0.05, 0.95, 19), 3)
+
+
+def synthetic_rows(n_runs=16, noise=2e-3, grid=GRID, seed=0, t_cool=200_000):
+    """E_IS = glass line below TG, steeper liquid line above, plus per-configuration noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for run in range(n_runs):
+        e = -3.70 + 0.01 * grid + 0.12 * np.maximum(grid - TG, 0) + rng.normal(0, noise, len(grid))
+        rows += [{"seed": run + 1, "temperature": float(t), "e_is": float(v), "t_cool": t_cool}
+                 for t, v in zip(grid, e)]
+    return rows
+
+
+def test_two_line_fit_recovers_a_known_breakpoint_exactly_without_noise():
+    e = -3.7 + 0.01 * GRID + 0.12 * np.maximum(GRID - TG, 0)
+    fit = fit_two_lines(GRID, e)
+    assert fit.tg == pytest.approx(TG, abs=1e-3)
+    assert fit.glass_slope == pytest.approx(0.01, abs=1e-3)
+    assert fit.liquid_slope == pytest.approx(0.13, abs=1e-3)
+
+
+def test_glass_transition_recovers_the_breakpoint_within_its_bootstrap_error():
+    result = glass_transition(synthetic_rows(), n_bootstrap=300)
+    assert result.n_runs == 16
+    assert 0 < result.tg_err < 0.05
+    assert abs(result.tg - TG) < 3 * result.tg_err + 0.005
+
+
+def test_bootstrap_error_shrinks_with_more_runs():
+    few = glass_transition(synthetic_rows(n_runs=4), n_bootstrap=300)
+    many = glass_transition(synthetic_rows(n_runs=64), n_bootstrap=300)
+    assert many.tg_err < few.tg_err
+
+
+def test_runs_saved_on_different_grids_are_fitted_on_their_common_temperatures():
+    rows = synthetic_rows(n_runs=4) + [r | {"seed": 99} for r in synthetic_rows(n_runs=1, grid=GRID[::2])]
+    result = glass_transition(rows, n_bootstrap=50)
+    assert result.n_runs == 5
+    np.testing.assert_allclose(result.temperatures, GRID[::2])
+
+
+def test_mixed_cooling_rates_are_refused():
+    rows = synthetic_rows(n_runs=2) + synthetic_rows(n_runs=2, t_cool=20_000)
+    with pytest.raises(InputError, match="mixes cooling rates"):
+        glass_transition(rows)
+
+
+def test_glassml_tg_writes_json_and_figure(tmp_path):
+    manifest = tmp_path / "manifest.csv"
+    rows = synthetic_rows(n_runs=6)
+    for r in rows:
+        r["path"] = "x.dump"
+    (tmp_path / "x.dump").write_text("")
+    with open(manifest, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=["path", "seed", "t_cool", "temperature", "e_is"])
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "tg"
+    result = subprocess.run([sys.executable, "-m", "ovito_glassml", "tg", str(manifest), "--out", str(out),
+                             "--bootstrap", "100"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    info = json.loads((out / "tcool_200000.json").read_text())
+    assert {"tg", "tg_err", "n_runs", "t_cool"} <= set(info)
+    assert info["n_runs"] == 6 and info["t_cool"] == 200_000
+    assert abs(info["tg"] - TG) < 0.05
+    assert (out / "tg.png").stat().st_size > 10_000
