@@ -17,6 +17,12 @@ COMMANDS = (
     "demo",
     "metrics",
     "metrics_vs_t",
+    "classify",
+    "train",
+    "evaluate",
+    "crossval",
+    "report",
+    "experiment",
 )
 
 

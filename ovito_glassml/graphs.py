@@ -102,7 +102,6 @@ class GraphSpec:
             return self.length_scale
         return float(np.sqrt(np.prod(config.box)))
 
-
 def node_feature_dim(features: str) -> int:
     """Number of node features of a feature mode (4 for "paper", 2 for "invariant")."""
     if features not in FEATURE_MODES:

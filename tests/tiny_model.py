@@ -48,3 +48,31 @@ def train_tiny_dmpnn(folder, *, epochs=60, seed=0, window_length=0.4):
     model.eval()
     return save_dmpnn(folder, model, spec, window_length,
                       data={"dataset": str(DATASET), "train_seeds": list(TRAIN_SEEDS)})
+
+
+def session_model_folder(tmp_path_factory):
+    """The tiny model, trained once per pytest session (shared by every test module through the
+    session's base temporary directory)."""
+    import torch
+
+    torch.set_num_threads(1)
+    folder = tmp_path_factory.getbasetemp() / "tiny_dmpnn"
+    if not (folder / "config.json").exists():
+        train_tiny_dmpnn(folder)
+    return folder
+
+
+def write_dump(path, positions, types, box, *, z=None, with_types=True, timestep=0):
+    """A LAMMPS text dump (``id type x y [z]``) of one frame, for hand-made test frames."""
+    positions = np.asarray(positions, dtype=float)
+    n = len(positions)
+    columns = [np.arange(1, n + 1)] + ([np.asarray(types)] if with_types else [])
+    columns += [positions[:, 0], positions[:, 1]] + ([np.asarray(z)] if z is not None else [])
+    names = ["id"] + (["type"] if with_types else []) + ["x", "y"] + (["z"] if z is not None else [])
+    zlo, zhi = (-0.5, 0.5) if z is None else (0.0, float(box[0]))
+    header = "\n".join(["ITEM: TIMESTEP", str(timestep), "ITEM: NUMBER OF ATOMS", str(n),
+                        "ITEM: BOX BOUNDS pp pp pp", f"0 {box[0]}", f"0 {box[1]}", f"{zlo} {zhi}",
+                        "ITEM: ATOMS " + " ".join(names)])
+    fmt = ["%d"] * (2 if with_types else 1) + ["%.6f"] * (len(names) - (2 if with_types else 1))
+    np.savetxt(path, np.column_stack(columns), fmt=fmt, header=header, comments="")
+    return Path(path)

@@ -3,8 +3,8 @@
 ``glassml train cnn --data DATASET --out DIR`` calls :func:`register_arguments` and
 :func:`train_from_args`; :func:`fit_cnn` is the same training as a function.
 
-* Data: the training runs and a validation share of whole runs (``split_by_run``: no cooling run
-  on both sides). Images are rendered on the fly inside the ``tf.data`` pipeline: the
+* Data: the training configurations (``--test-fraction`` holds whole runs out, ``split_by_run``,
+  and scores them after training). Images are rendered on the fly inside the ``tf.data`` pipeline: the
   vectorised rasteriser needs ~2-3 ms per 4320-particle image against ~100 ms per training
   sample on a CPU, so rendering costs a few percent and no memory, whereas a cache of the
   paper's 16,000 training images would take 3 GB (``benchmarks/bench_cnn.py`` measures both).
@@ -30,18 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import PackedDataset, load_dataset, split_by_run
-from ..errors import InputError
-from ..fileio import atomic_path, write_json_atomic
-from ..images import IMAGE_SIZE, render_image, render_images
-from ..models.cnn import KIND, WEIGHTS_FILE, build_cnn, glass_probability_of_logits, save_cnn_weights
-from ..models.store import save_model
-from .schedule import learning_rate
+from ovito_glassml.datasets import PackedDataset, load_dataset, split_by_run
+from ovito_glassml.errors import InputError
+from ovito_glassml.fileio import atomic_path, write_json_atomic
+from ovito_glassml.images import IMAGE_SIZE, render_image, render_images
+from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, build_cnn, glass_probability_of_logits,
+                                      save_cnn_weights)
+from ovito_glassml.models.store import save_model
+from .evaluate import classification_scores
+from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, learning_rate
 
 DEFAULT_DROPOUT = 0.1
 DEFAULT_BATCH_SIZE = 20
 DEFAULT_EPOCHS = 10
-DEFAULT_VALIDATION_FRACTION = 0.1
 CHECKPOINT_DIR = "checkpoint"
 CHECKPOINT_MODEL = "model.keras"
 CHECKPOINT_STATE = "state.json"
@@ -117,14 +118,16 @@ def image_pipeline(dataset: PackedDataset, order: np.ndarray, seeds: np.ndarray 
 _SCHEDULE_CLASS = None
 
 
-def paper_learning_rate(steps_per_epoch: int, epochs: int):
+def paper_learning_rate(steps_per_epoch: int, epochs: int, **rates):
     """The paper's schedule as a Keras ``LearningRateSchedule``, step by step.
 
     The values come from the pure function :func:`ovito_glassml.training.schedule.learning_rate`
-    (one place defines the schedule for both models), tabulated for every step of the run.
+    (one place defines the schedule for both models), tabulated for every step of the run;
+    ``rates`` (``initial``, ``peak``, ``final``) override the paper's 1e-4, 1e-3, 1e-4.
     """
-    steps = np.arange(int(steps_per_epoch) * int(epochs))
-    values = [float(learning_rate(int(s), int(steps_per_epoch), int(epochs))) for s in steps]
+    # steps 0 .. end inclusive, so that the table also holds the rate at the end of the last epoch
+    steps = range(int(steps_per_epoch) * int(epochs) + 1)
+    values = [float(learning_rate(s, int(steps_per_epoch), int(epochs), **rates)) for s in steps]
     return _tabulated_schedule_class()(values)
 
 
@@ -156,12 +159,13 @@ def _tabulated_schedule_class():
 
 # ----------------------------------------------------------------------------- training
 
-def compile_cnn(model, steps_per_epoch: int, epochs: int):
+def compile_cnn(model, steps_per_epoch: int, epochs: int, epsilon: float = 1e-7, **rates):
     """Attach Adam with the paper's schedule and the cross-entropy loss on the two logits."""
     import keras
 
+    schedule = paper_learning_rate(steps_per_epoch, epochs, **rates)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=paper_learning_rate(steps_per_epoch, epochs)),
+        optimizer=keras.optimizers.Adam(learning_rate=schedule, epsilon=epsilon),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
@@ -176,20 +180,12 @@ def predict_logits(model, dataset: PackedDataset, batch_size: int = 32) -> np.nd
     return np.concatenate(out)
 
 
-def evaluate_probabilities(labels: np.ndarray, probability: np.ndarray) -> dict:
-    """AUC (None when only one class is present) and accuracy at probability 0.5."""
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    auc = float(roc_auc_score(labels, probability)) if len(np.unique(labels)) == 2 else None
-    return {"auc": auc, "accuracy": float(np.mean((probability >= 0.5) == (labels == 1))),
-            "n": int(len(labels))}
-
-
 def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             dropout: float = DEFAULT_DROPOUT, batch_size: int = DEFAULT_BATCH_SIZE,
-            epochs: int = DEFAULT_EPOCHS, seed: int = 0, checkpoint_dir: str | Path | None = None,
-            resume: bool = False, log=print):
+            epochs: int = DEFAULT_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
+            peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR, epsilon: float = 1e-7,
+            checkpoint_dir: str | Path | None = None,
+            resume: bool = False, stop_after: int | None = None, log=print):
     """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
 
     Parameters
@@ -200,6 +196,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         and augmentation.
     checkpoint_dir : if given, the model and optimiser are saved there after every epoch.
     resume : continue from the checkpoint in ``checkpoint_dir`` (which must match these settings).
+    stop_after : stop after this many epochs in all (the run can be resumed later).
     log : called with one line of progress per epoch.
 
     Returns
@@ -218,8 +215,9 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
     if not np.all(np.isin(labels[train_indices], (0, 1))):
         raise InputError("every training configuration needs a label, glass (1) or liquid (0)")
     steps_per_epoch = int(np.ceil(len(train_indices) / batch_size))
+    rates = {"initial": float(initial_lr), "peak": float(peak_lr), "final": float(final_lr)}
     settings = {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
-                "seed": int(seed), "train_indices": train_indices.tolist()}
+                "seed": int(seed), "learning_rates": rates, "train_indices": train_indices.tolist()}
 
     history: list[dict] = []
     start_epoch = 0
@@ -229,24 +227,26 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         log(f"resuming after epoch {start_epoch} of {epochs} from {checkpoint_dir}")
     else:
         keras.utils.set_random_seed(int(seed))
-        model = compile_cnn(build_cnn(dropout), steps_per_epoch, epochs)
+        model = compile_cnn(build_cnn(dropout), steps_per_epoch, epochs, epsilon, **rates)
 
     validation = None
-    if validation_indices is not None and len(validation_indices):
-        validation = dataset.subset(validation_indices)
+    if validation_indices is not None and len(np.unique(labels[validation_indices])) == 2:
+        validation = dataset.subset(validation_indices)   # an AUC needs both classes
     progress = _batch_progress(steps_per_epoch)
-    for epoch in range(start_epoch, epochs):
+    last_epoch = epochs if stop_after is None else min(epochs, int(stop_after))
+    for epoch in range(start_epoch, last_epoch):
         began = time.perf_counter()
         order, seeds = epoch_plan(train_indices, seed, epoch)
         fit = model.fit(image_pipeline(dataset, order, seeds, batch_size), epochs=epoch + 1,
-                        initial_epoch=epoch, verbose=0, callbacks=[progress])
+                        initial_epoch=epoch, verbose=0, shuffle=False,
+                        callbacks=[progress])
         seconds = time.perf_counter() - began
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
                   "accuracy": float(fit.history["accuracy"][-1]),
                   "learning_rate": float(model.optimizer.learning_rate),
                   "seconds": seconds, "ms_per_sample": 1e3 * seconds / len(train_indices)}
         if validation is not None:
-            scores = evaluate_probabilities(
+            scores = classification_scores(
                 validation.label, glass_probability_of_logits(predict_logits(model, validation)))
             record.update(val_auc=scores["auc"], val_accuracy=scores["accuracy"])
         history.append(record)
@@ -260,8 +260,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
 def _epoch_line(record: dict, epochs: int) -> str:
     val = ""
     if "val_auc" in record:
-        auc = "n/a" if record["val_auc"] is None else f"{record['val_auc']:.3f}"
-        val = f"  val_auc {auc}  val_accuracy {record['val_accuracy']:.3f}"
+        val = f"  val_auc {record['val_auc']:.3f}  val_accuracy {record['val_accuracy']:.3f}"
     return (f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
             f"accuracy {record['accuracy']:.3f}{val}  lr {record['learning_rate']:.2e}  "
             f"{record['seconds']:.0f} s ({record['ms_per_sample']:.0f} ms/sample)")
@@ -325,85 +324,103 @@ def _load_checkpoint(folder: Path, settings: dict):
 # ----------------------------------------------------------------------------- command line
 
 def register_arguments(parser) -> None:
-    """Arguments of ``glassml train cnn`` (besides those the train command adds itself)."""
-    _add(parser, "--data", required=True, metavar="DATASET",
-         help="packed dataset (.npz) or manifest (.csv) with glass/liquid labels")
-    _add(parser, "--out", required=True, metavar="DIR", help="model folder to write")
-    _add(parser, "--dropout", type=float, default=DEFAULT_DROPOUT,
-         help=f"dropout after the 80-neuron layer (paper range 0-0.5; default {DEFAULT_DROPOUT})")
-    _add(parser, "--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-         help=f"images per batch (paper range 10-100; default {DEFAULT_BATCH_SIZE})")
-    _add(parser, "--epochs", type=int, default=DEFAULT_EPOCHS,
-         help=f"passes over the training set (paper: 10; default {DEFAULT_EPOCHS})")
-    _add(parser, "--seed", type=int, default=0, help="seed of weights, order and augmentation")
-    _add(parser, "--val-fraction", type=float, default=DEFAULT_VALIDATION_FRACTION,
-         help="share of the cooling runs held out for the per-epoch validation AUC "
-              f"(0 trains on all; default {DEFAULT_VALIDATION_FRACTION})")
-    _add(parser, "--resume", action="store_true",
-         help="continue an interrupted training from OUT/checkpoint")
-
-
-def _add(parser, flag: str, **kwargs) -> None:
-    """Add ``flag`` unless the shared train command already defines it."""
-    if flag not in parser._option_string_actions:
-        parser.add_argument(flag, **kwargs)
+    """The arguments of ``glassml train cnn`` (the same names as ``glassml train dmpnn``)."""
+    parser.add_argument("--data", required=True, metavar="DATASET",
+                        help="training dataset (.npz or manifest .csv with a label column)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="model folder to write (holds checkpoint/ while training)")
+    parser.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT,
+                        help=f"dropout after the 80-neuron layer (paper 0-0.5; default {DEFAULT_DROPOUT})")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"images per batch (paper 10-100; default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                        help=f"passes over the training set (paper 10; default {DEFAULT_EPOCHS})")
+    parser.add_argument("--peak-lr", type=float, default=PEAK_LR,
+                        help="schedule peak; it starts and ends at peak/10 (paper 1e-3)")
+    parser.add_argument("--test-fraction", type=float, default=0.0,
+                        help="fraction of runs held out and scored (AUC, accuracy) into the "
+                             "model's metrics")
+    parser.add_argument("--seed", type=int, default=0, help="makes the run repeatable")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint (same data and settings)")
+    parser.add_argument("--stop-after", type=int, metavar="EPOCHS",
+                        help="stop after this many epochs (time-limited jobs); finish later "
+                             "with --resume")
 
 
 def train_from_args(args) -> int:
-    """Run ``glassml train cnn``: check the input, train, write the model folder."""
-    dataset_path = Path(args.data)
+    """Run ``glassml train cnn``: check the input, train, write the model folder, score held-out runs."""
     out = Path(args.out)
-    dropout = float(args.dropout)
-    batch_size = int(args.batch_size)
-    epochs = int(args.epochs)
-    fraction = float(getattr(args, "val_fraction", DEFAULT_VALIDATION_FRACTION))
-    if not 0.0 <= dropout < 1.0:
-        raise InputError(f"--dropout must be in [0, 1), got {dropout}")
-    if batch_size < 1 or epochs < 1:
-        raise InputError("--batch-size and --epochs must be positive")
-    if not 0.0 <= fraction < 1.0:
-        raise InputError(f"--val-fraction must be in [0, 1), got {fraction}")
+    if not 0.0 <= args.dropout < 1.0:
+        raise InputError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.batch_size < 1 or args.epochs < 1:
+        raise InputError("--batch-size and --epochs must be at least 1")
+    if not args.peak_lr > 0:
+        raise InputError(f"--peak-lr must be positive, got {args.peak_lr}")
+    if not 0.0 <= args.test_fraction < 1.0:
+        raise InputError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
+    if args.stop_after is not None and args.stop_after < 1:
+        raise InputError("--stop-after must be at least 1")
     if (out / WEIGHTS_FILE).exists() and not args.resume:
-        raise InputError(f"{out} already holds a trained model; choose another --out")
-    dataset = load_dataset(dataset_path)
-    if not np.all(np.isin(dataset.label, (0, 1))):
-        raise InputError(f"{dataset_path} has unlabelled configurations; train on a dataset "
-                         "built by `glassml dataset`")
-    if fraction > 0:
-        train_idx, val_idx = split_by_run(dataset, [1.0 - fraction, fraction], rng=args.seed)
-    else:
-        train_idx, val_idx = np.arange(len(dataset)), np.zeros(0, dtype=np.int64)
-    print(f"training the CNN on {len(train_idx)} configurations, validating on {len(val_idx)} "
-          f"(runs held out), {epochs} epochs of batch size {batch_size}", flush=True)
-
-    checkpoint = out / CHECKPOINT_DIR
-    model, history = fit_cnn(dataset, train_idx, val_idx, dropout=dropout, batch_size=batch_size,
-                             epochs=epochs, seed=args.seed, checkpoint_dir=checkpoint,
-                             resume=args.resume, log=lambda line: print(line, flush=True))
-    write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, val_idx,
-                     dropout=dropout, batch_size=batch_size, epochs=epochs, seed=args.seed)
-    shutil.rmtree(checkpoint, ignore_errors=True)
-    print(f"wrote {out}", flush=True)
+        raise InputError(f"{out} already holds a trained CNN; choose another --out")
+    dataset = load_dataset(args.data)
+    if np.any((dataset.label != 0) & (dataset.label != 1)) or len(np.unique(dataset.label)) < 2:
+        raise InputError(f"{args.data} needs labelled glass and liquid configurations; build it "
+                         "with `glassml dataset`")
+    train_idx = np.arange(len(dataset))
+    test_idx = np.zeros(0, dtype=np.int64)
+    if args.test_fraction > 0:
+        train_idx, test_idx = split_by_run(dataset, [1 - args.test_fraction, args.test_fraction],
+                                           rng=args.seed)
+    print(f"training the CNN on {len(train_idx)} configurations for {args.epochs} epochs of batch "
+          f"size {args.batch_size}", flush=True)
+    model, history = fit_cnn(
+        dataset, train_idx, None, dropout=args.dropout, batch_size=args.batch_size,
+        epochs=args.epochs, seed=args.seed, initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr,
+        final_lr=args.peak_lr / 10, checkpoint_dir=out / CHECKPOINT_DIR, resume=args.resume,
+        stop_after=args.stop_after, log=lambda line: print(line, flush=True))
+    if len(history) < args.epochs:
+        print(f"stopped after epoch {len(history)} of {args.epochs}; continue with --resume")
+        return 0
+    metrics = {}
+    if len(test_idx):
+        test = dataset.subset(test_idx)
+        metrics["test"] = classification_scores(
+            test.label, glass_probability_of_logits(predict_logits(model, test)))
+        print(f"held-out runs: AUC {metrics['test']['auc']:.3f}, accuracy "
+              f"{metrics['test']['accuracy']:.3f} (n={metrics['test']['n']})")
+    write_cnn_folder(out, model, history, dataset, args.data, train_idx, test_idx,
+                     dropout=args.dropout, batch_size=args.batch_size, epochs=args.epochs,
+                     seed=args.seed, peak_lr=args.peak_lr, metrics=metrics)
+    shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+    print(f"trained {args.epochs} epochs on {len(train_idx)} configurations; final loss "
+          f"{history[-1]['loss']:.4f}; model in {out}")
     return 0
 
 
-def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, val_idx, *,
-                     dropout, batch_size, epochs, seed) -> Path:
-    """The model folder: ``model.keras`` first, then ``config.json`` (via the shared store)."""
+def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test_idx, *,
+                     dropout, batch_size, epochs, seed, peak_lr: float = PEAK_LR,
+                     metrics: dict | None = None) -> Path:
+    """The model folder: ``model.keras`` first, then ``config.json`` (via the shared store).
+
+    The store's ``weights.safetensors`` stays empty: the CNN's weights live in ``model.keras``,
+    which loads with ``safe_mode=True`` (see :func:`ovito_glassml.models.cnn.load_cnn`).
+    """
     out = Path(out)
     save_cnn_weights(model, out)
     runs = dataset.run_ids()
     last = history[-1] if history else {}
-    metrics = {k: last[k] for k in ("val_auc", "val_accuracy", "loss", "accuracy") if k in last}
+    metrics = dict(metrics or {})
+    metrics.update({f"train_{k}": last[k] for k in ("loss", "accuracy") if k in last})
     return save_model(
         out, KIND,
-        {"dropout": dropout, "batch_size": batch_size, "epochs": epochs, "image_size": IMAGE_SIZE},
+        {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
+         "peak_lr": float(peak_lr), "image_size": IMAGE_SIZE},
         weights={},
         features="image",
         data={"dataset": str(dataset_path), "dataset_meta": dataset.meta, "seed": int(seed),
               "train_indices": np.asarray(train_idx).tolist(),
-              "validation_indices": np.asarray(val_idx).tolist(),
-              "train_runs": np.unique(runs[train_idx]).tolist(),
-              "validation_runs": np.unique(runs[val_idx]).tolist()},
+              "test_indices": np.asarray(test_idx).tolist(),
+              "train_runs": np.unique(runs[np.asarray(train_idx, dtype=np.int64)]).tolist()},
         metrics=metrics,
         extra={"weights_file": WEIGHTS_FILE, "history": history})

@@ -110,7 +110,8 @@ def _check_labels(dataset: PackedDataset, what: str) -> None:
 
 def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTrainingConfig(),
                 device: str = "cpu", resume: bool = False, progress: bool = True,
-                data_provenance: dict | None = None) -> tuple[DMPNN, list[dict]]:
+                data_provenance: dict | None = None,
+                stop_after: int | None = None) -> tuple[DMPNN, list[dict]]:
     """Train a D-MPNN on ``train`` and save it (model folder + checkpoint) in ``out``.
 
     Parameters
@@ -122,6 +123,9 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
     resume : continue from ``out/checkpoint.pt`` (must have been written with the same config).
     progress : show a tqdm bar per epoch with the running loss.
     data_provenance : recorded under ``data`` in the model's config.json.
+    stop_after : leave after this many epochs of the schedule (a time-limited job), keeping the
+        checkpoint; a later call with ``resume=True`` finishes the run. The model folder is
+        written only when all ``config.epochs`` are done.
 
     Returns
     -------
@@ -155,7 +159,8 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
         history = list(state["history"])
         start = int(state["epoch"]) + 1
 
-    for epoch in range(start, config.epochs):
+    last = config.epochs if stop_after is None else min(config.epochs, int(stop_after))
+    for epoch in range(start, last):
         rng = np.random.default_rng([config.seed, epoch])
         torch.manual_seed(config.seed * 100003 + epoch)
         order = rng.permutation(len(train))
@@ -171,7 +176,7 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
             loss.backward()
             optimizer.step()
             scheduler.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
         history.append({"epoch": epoch + 1, "loss": total / seen})
@@ -179,6 +184,8 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
                          _jsonable_config(config, length_scale))
 
     model.eval()
+    if len(history) < config.epochs:
+        return model, history
     save_dmpnn(out, model, spec, config.window_length, training=config.training_record(),
                data=data_provenance or {}, metrics={"train_loss": history[-1]["loss"] if history else None})
     return model, history

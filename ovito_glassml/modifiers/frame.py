@@ -90,14 +90,16 @@ def _lammps_types(type_property, where: str) -> np.ndarray:
     return ids
 
 
-def minimum_image_shifts(config: Configuration, pairs: np.ndarray) -> np.ndarray:
-    """Periodic image (in cell vectors) of the second particle of each pair that is nearest to the first.
+def minimum_image_shifts(positions: np.ndarray, box: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Periodic image (in cell vectors) of the second particle of each pair nearest to the first.
 
+    ``positions`` are the frame's own coordinates (a dump may hold particles slightly outside
+    the box, so the wrapped coordinates of a Configuration would give OVITO the wrong images).
     Returns an ``(M, 3)`` int array, OVITO's ``Periodic Image`` bond property.
     """
-    delta = config.positions[pairs[:, 1]] - config.positions[pairs[:, 0]]
+    delta = positions[pairs[:, 1], :2] - positions[pairs[:, 0], :2]
     shifts = np.zeros((len(pairs), 3), dtype=np.int32)
-    shifts[:, :2] = -np.round(delta / config.box)
+    shifts[:, :2] = -np.round(delta / box)
     return shifts
 
 
@@ -105,15 +107,20 @@ def replace_bonds(data, config: Configuration, pairs: np.ndarray, *, width: floa
                   color=(0.1, 0.7, 0.2)):
     """Make ``pairs`` the frame's bonds (drawn across the periodic boundary by minimum image).
 
-    Returns the new modifiable ``Bonds`` object so the caller can add per-bond properties.
+    Bonds are one uniform ``color`` unless a later step sets a per-bond ``Color``. Returns the
+    new modifiable ``Bonds`` object so the caller can add per-bond properties.
     """
+    from ovito.vis import BondsVis
+
     particles = data.particles_
     if particles.bonds is not None:
         # the graph replaces any bonds from upstream: mixing them would break the counts' picture
         del particles.bonds
-    bonds = particles.create_bonds(count=len(pairs), vis_params={"width": width, "color": color})
+    bonds = particles.create_bonds(count=len(pairs), vis_params={
+        "width": width, "color": color, "coloring_mode": BondsVis.ColoringMode.Uniform})
     bonds.create_property("Topology", data=pairs)
-    bonds.create_property("Periodic Image", data=minimum_image_shifts(config, pairs))
+    shifts = minimum_image_shifts(np.asarray(data.particles.positions), config.box, pairs)
+    bonds.create_property("Periodic Image", data=shifts)
     return bonds
 
 

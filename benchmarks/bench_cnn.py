@@ -1,0 +1,203 @@
+"""Benchmark the CNN's two costs: rendering images and training the network, on this CPU.
+
+In one run, on a 4320-particle configuration (a paper frame,
+/work/runs/paper/tcool200000/*/T0.05.dump, if one exists; else four different committed
+data/small 30x30 frames tiled 2x2 into a 60x60 box):
+
+* rendering, images/s: the vectorised rasteriser (:func:`ovito_glassml.images.render_image`,
+  one image per call, and :func:`render_images`, a batch per call) against a naive pillow loop
+  (one ``ImageDraw.ellipse`` per particle, no periodic images, so it even does less work); both
+  as wall-clock images/s and as images per CPU-second (the "per core" figure, which a machine
+  shared with other jobs does not distort); plus PNG encoding;
+* training, ms/sample: the paper's network at the default batch size (forward + backward + Adam
+  step, after warm-up), fed by the training pipeline (images rendered and augmented on the fly)
+  and by images cached in memory; the difference is what rendering on the fly costs;
+* the analytic FLOPs of a training step, to say what bounds the ms/sample.
+
+Usage: ``python benchmarks/bench_cnn.py --json FILE [--renders N] [--batches B]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ovito_glassml.configuration import Configuration, read_dump
+from ovito_glassml.datasets import PackedDataset, load_dataset
+from ovito_glassml.images import BLUE, DIAMETERS, IMAGE_SIZE, ORANGE, WHITE, render_image, render_images
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_IMAGES_PER_CORE_SECOND = 300
+TARGET_TRAIN_MS_PER_SAMPLE = 20
+
+
+def paper_frames(count: int = 4) -> tuple[list[Configuration], str]:
+    """``count`` 4320-particle configurations and where they came from."""
+    dumps = sorted(glob.glob("/work/runs/paper/tcool200000/*/T0.05.dump"))
+    if dumps:
+        frames = [read_dump(d) for d in dumps[:count]]
+        return (frames * count)[:count], f"{len(dumps[:count])} paper frame(s) {dumps[0]} ..."
+    small = load_dataset(ROOT / "data/small/datasets/dataset1.npz")
+    shifts = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
+    frames = []
+    for k in range(count):
+        parts = [small[(4 * k + q) % len(small)] for q in range(4)]
+        pos = np.concatenate([p.positions + s * p.box for p, s in zip(parts, shifts)])
+        frames.append(Configuration(pos, np.concatenate([p.types for p in parts]),
+                                    2 * parts[0].box))
+    return frames, "data/small dataset1 frames tiled 2x2 (4320 particles, 60x60 box)"
+
+
+def naive_pillow(config: Configuration, size: int = IMAGE_SIZE) -> np.ndarray:
+    """The obvious way: one ellipse per particle, A first, then B on top."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (size, size), WHITE)
+    draw = ImageDraw.Draw(image)
+    scale = size / config.box
+    for ptype, colour in ((1, ORANGE), (2, BLUE)):
+        radius = 0.5 * DIAMETERS[ptype]
+        for x, y in config.positions[config.types == ptype]:
+            cx, cy = x * scale[0], (config.box[1] - y) * scale[1]
+            draw.ellipse([cx - radius * scale[0], cy - radius * scale[1],
+                          cx + radius * scale[0], cy + radius * scale[1]], fill=colour)
+    return np.asarray(image)
+
+
+def rate(fn, repeats: int) -> dict:
+    """Calls per wall second and per CPU second (best of three rounds)."""
+    fn()
+    best_wall = best_cpu = np.inf
+    for _ in range(3):
+        wall, cpu = time.perf_counter(), time.process_time()
+        for _ in range(repeats):
+            fn()
+        best_wall = min(best_wall, time.perf_counter() - wall)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return {"per_wall_second": repeats / best_wall, "per_cpu_second": repeats / best_cpu,
+            "ms_wall": 1e3 * best_wall / repeats, "ms_cpu": 1e3 * best_cpu / repeats}
+
+
+def bench_rendering(frames: list[Configuration], renders: int) -> dict:
+    from ovito_glassml.images import save_png
+
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_cnn.png"
+    config = frames[0]
+    vectorised = rate(lambda: render_image(config), renders)
+    batch = rate(lambda: render_images(frames), max(1, renders // len(frames)))
+    batch = {k: v * len(frames) if k.startswith("per") else v / len(frames) for k, v in batch.items()}
+    naive = rate(lambda: naive_pillow(config), max(3, renders // 20))
+    png = rate(lambda: save_png(config, tmp), max(3, renders // 10))
+    tmp.unlink(missing_ok=True)
+    differ = float(np.mean(np.any(render_image(config) != naive_pillow(config), axis=-1)))
+    return {
+        "particles": int(config.n_particles),
+        "vectorised_images_per_s": vectorised, "vectorised_batch_images_per_s": batch,
+        "naive_pillow_images_per_s": naive, "png_write_per_s": png,
+        "speedup_vectorised_over_naive_cpu": vectorised["per_cpu_second"] / naive["per_cpu_second"],
+        "pixels_differing_from_naive_pillow": differ,
+        "target_images_per_core_second": TARGET_IMAGES_PER_CORE_SECOND,
+        "meets_target": vectorised["per_cpu_second"] >= TARGET_IMAGES_PER_CORE_SECOND,
+    }
+
+
+def training_flops_per_sample() -> dict:
+    """Multiply-adds of the forward pass; a training step is ~3x (forward, two backward products)."""
+    conv1 = 241 * 241 * 6 * (10 * 10 * 3)
+    conv2 = 237 * 237 * 16 * (5 * 5 * 6)
+    dense = 16 * 237 * 237 * 80 + 80 * 2
+    forward_flops = 2 * (conv1 + conv2 + dense)
+    # conv1's gradient with respect to its input image is never needed
+    train_flops = 3 * forward_flops - 2 * conv1
+    return {"forward_gflop": forward_flops / 1e9, "train_gflop": train_flops / 1e9}
+
+
+def bench_training(frames: list[Configuration], batch_size: int, batches: int) -> dict:
+    import keras
+
+    from ovito_glassml.training.cnn import compile_cnn, epoch_plan, image_pipeline
+    from ovito_glassml.models.cnn import build_cnn
+
+    n = batch_size * (batches + 2)
+    configs = [frames[i % len(frames)] for i in range(n)]
+    dataset = PackedDataset.from_configurations(configs, label=np.arange(n) % 2,
+                                                seed=np.arange(n), t_cool=np.zeros(n))
+    keras.utils.set_random_seed(0)
+    model = compile_cnn(build_cnn(0.1), steps_per_epoch=batches + 2, epochs=10)
+
+    def timed(make_batches) -> float:
+        """ms per sample over ``batches`` steps after two warm-up steps (tracing, allocation)."""
+        iterator = iter(make_batches())
+        for _ in range(2):
+            model.train_on_batch(*next(iterator))
+        start = time.perf_counter()
+        for _ in range(batches):
+            x, y = next(iterator)
+            model.train_on_batch(x, y)
+        return 1e3 * (time.perf_counter() - start) / (batches * batch_size)
+
+    order, seeds = epoch_plan(np.arange(n), 0, 0)
+    on_the_fly = timed(lambda: image_pipeline(dataset, order, seeds, batch_size))
+    cached_images = render_images(dataset)
+    labels = dataset.label.astype(np.int64)
+    cached = timed(lambda: ((cached_images[i:i + batch_size], labels[i:i + batch_size])
+                            for i in range(0, n, batch_size)))
+    flops = training_flops_per_sample()
+    return {
+        "batch_size": batch_size, "timed_batches": batches,
+        "ms_per_sample_on_the_fly": on_the_fly, "ms_per_sample_cached": cached,
+        "on_the_fly_overhead": on_the_fly / cached - 1,
+        **flops, "achieved_gflop_per_s_cached": flops["train_gflop"] / (cached / 1e3),
+        "target_ms_per_sample": TARGET_TRAIN_MS_PER_SAMPLE,
+        "meets_target": min(on_the_fly, cached) <= TARGET_TRAIN_MS_PER_SAMPLE,
+        "paper_v100_ms_per_sample": 7.5,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", required=True, help="where to write the figures")
+    parser.add_argument("--renders", type=int, default=200, help="images per rendering round")
+    parser.add_argument("--batch-size", type=int, default=20, help="training batch size")
+    parser.add_argument("--batches", type=int, default=5, help="timed training batches")
+    args = parser.parse_args(argv)
+
+    frames, source = paper_frames()
+    print(f"configuration: {source}", flush=True)
+    rendering = bench_rendering(frames, args.renders)
+    v, b, naive = (rendering[k] for k in ("vectorised_images_per_s", "vectorised_batch_images_per_s",
+                                          "naive_pillow_images_per_s"))
+    print(f"rendering {rendering['particles']} particles, images per CPU-second (per wall second):\n"
+          f"  vectorised, one per call {v['per_cpu_second']:8.0f} ({v['per_wall_second']:.0f})\n"
+          f"  vectorised, batch of {len(frames)}   {b['per_cpu_second']:8.0f} ({b['per_wall_second']:.0f})\n"
+          f"  naive pillow loop        {naive['per_cpu_second']:8.0f} ({naive['per_wall_second']:.0f})\n"
+          f"  speed-up {rendering['speedup_vectorised_over_naive_cpu']:.1f}x; target "
+          f">= {TARGET_IMAGES_PER_CORE_SECOND}/core-s: "
+          f"{'met' if rendering['meets_target'] else 'missed'}; PNG writes "
+          f"{rendering['png_write_per_s']['per_cpu_second']:.0f}/CPU-s", flush=True)
+    training = bench_training(frames, args.batch_size, args.batches)
+    print(f"training, batch {args.batch_size}: {training['ms_per_sample_on_the_fly']:.1f} ms/sample "
+          f"rendering on the fly, {training['ms_per_sample_cached']:.1f} ms/sample from cached "
+          f"images ({100 * training['on_the_fly_overhead']:+.0f}%); "
+          f"{training['train_gflop']:.2f} GFLOP/sample = "
+          f"{training['achieved_gflop_per_s_cached']:.0f} GFLOP/s; target <= "
+          f"{TARGET_TRAIN_MS_PER_SAMPLE} ms: {'met' if training['meets_target'] else 'missed'}",
+          flush=True)
+    result = {
+        "configuration": source, "rendering": rendering, "training": training,
+        "machine": {"cpus": os.cpu_count(), "load_average_1_5_15": os.getloadavg()},
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

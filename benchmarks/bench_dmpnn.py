@@ -1,0 +1,221 @@
+"""Benchmark the D-MPNN: training and inference ms/sample, against chemprop v2 and a dense matmul.
+
+Setting (issue 3): windows of l_win = 0.2 of a 60x60 box (about 173 particles), k = 2, hidden 300,
+T = 3, batch 10, on this CPU. In one run it measures
+
+* our model (attention on, and off = the same equations as chemprop's D-MPNN): training
+  (forward + backward + Adam step) and inference, ms per sample, graphs prebuilt;
+* the graph construction per window (ms/sample), which training pays too;
+* chemprop v2's ``BondMessagePassing`` fed the same graphs and hidden size (training: forward +
+  backward of the message passing only; inference: forward), against our message passing alone;
+* a dense matmul of the same shape (edges x h times h x h): GFLOP/s, and our model's analytic
+  FLOPs divided by its time as a fraction of it;
+* a whole periodic 4320-particle frame: graph build + inference, ms.
+
+Frames: a real paper frame (/work/runs/paper/tcool200000/*/T0.05.dump) if there is one, else the
+committed data/small 30x30 frame tiled 2x2 (4320 particles in 60x60).
+
+Usage: ``python benchmarks/bench_dmpnn.py --json FILE [--threads N] [--repeats R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch_geometric.data import Batch
+
+from ovito_glassml.configuration import Configuration, read_dump
+from ovito_glassml.datasets import load_dataset
+from ovito_glassml.graphs import GraphSpec, frame_graph, window_graph
+from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
+
+ROOT = Path(__file__).resolve().parents[1]
+L_WIN, K, HIDDEN, STEPS, BATCH = 0.2, 2, 300, 3, 10
+
+
+def paper_frame() -> tuple[Configuration, str]:
+    dumps = sorted(glob.glob("/work/runs/paper/tcool200000/*/T0.05.dump"))
+    if dumps:
+        return read_dump(dumps[0]), dumps[0]
+    small = load_dataset(ROOT / "data/small/datasets/dataset1.npz")[0]
+    shifts = np.array([[0, 0], [1, 0], [0, 1], [1, 1]]) * small.box
+    pos = np.concatenate([small.positions + s for s in shifts])
+    return (Configuration(pos, np.tile(small.types, 4), 2 * small.box),
+            "data/small dataset1[0] tiled 2x2")
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of ``fn()`` over ``repeats`` calls after two warm-up calls."""
+    fn(), fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def model_flops(batch, hp: DMPNNHyperparameters) -> float:
+    """Forward FLOPs of the matrix products (2 per multiply-add)."""
+    E, n, h, B = batch.num_edges, batch.num_nodes, hp.hidden_size, batch.num_graphs
+    per_step = 2 * E * h * h * (2 if hp.attention else 1) + 2 * E * h
+    ffn = 2 * B * h * h * (hp.ffn_layers - 1) + 2 * B * h * 2
+    return 2 * E * (hp.node_dim + hp.edge_dim) * h + (hp.message_steps - 1) * per_step \
+        + 2 * n * (hp.node_dim + h) * h + ffn
+
+
+def bench_model(batches, attention: bool, repeats: int) -> dict:
+    torch.manual_seed(0)
+    hp = DMPNNHyperparameters(node_dim=4, hidden_size=HIDDEN, message_steps=STEPS, attention=attention)
+    model = DMPNN(hp)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    ys = [torch.arange(b.num_graphs) % 2 for b in batches]
+
+    def train():
+        for b, y in zip(batches, ys):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(b), y).backward()
+            opt.step()
+
+    def infer():
+        with torch.inference_mode():
+            for b in batches:
+                model(b)
+
+    model.train()
+    t_train = timed(train, repeats)
+    model.eval()
+    t_infer = timed(infer, repeats)
+    samples = sum(b.num_graphs for b in batches)
+    flops = sum(model_flops(b, hp) for b in batches)
+    return {"train_ms_per_sample": 1e3 * t_train / samples,
+            "infer_ms_per_sample": 1e3 * t_infer / samples,
+            "train_gflops": 3 * flops / t_train / 1e9, "infer_gflops": flops / t_infer / 1e9}
+
+
+def bench_message_passing(batches, repeats: int) -> dict:
+    """Our message passing (no attention) vs chemprop v2 BondMessagePassing, same graphs and h."""
+    from chemprop.data import BatchMolGraph, MolGraph
+    from chemprop.nn import BondMessagePassing
+
+    from ovito_glassml.models.dmpnn import DirectedMessagePassing
+
+    torch.manual_seed(0)
+    ours = DirectedMessagePassing(DMPNNHyperparameters(node_dim=4, hidden_size=HIDDEN,
+                                                       message_steps=STEPS, attention=False))
+    theirs = BondMessagePassing(d_v=4, d_e=1, d_h=HIDDEN, depth=STEPS)
+    cp_batches = []
+    for b in batches:
+        graphs = b.to_data_list()
+        cp_batches.append(BatchMolGraph([MolGraph(g.x.numpy(), g.edge_attr.numpy(),
+                                                  g.edge_index.numpy(), g.rev_index.numpy())
+                                         for g in graphs]))
+
+    def run_ours():
+        out = 0
+        for b in batches:
+            eg = b.batch[b.edge_index[0]]
+            out = out + ours(b.x, b.edge_index, b.edge_attr, b.rev_index, eg, b.num_graphs)[0].sum()
+        return out
+
+    def run_theirs():
+        out = 0
+        for bmg in cp_batches:
+            out = out + theirs(bmg).sum()
+        return out
+
+    samples = sum(b.num_graphs for b in batches)
+    result = {}
+    for name, fn in (("ours", run_ours), ("chemprop", run_theirs)):
+        result[f"{name}_train_ms_per_sample"] = 1e3 * timed(lambda: fn().backward(), repeats) / samples
+
+        def infer(fn=fn):
+            with torch.inference_mode():
+                fn()
+        result[f"{name}_infer_ms_per_sample"] = 1e3 * timed(infer, repeats) / samples
+    result["train_speedup_vs_chemprop"] = (result["chemprop_train_ms_per_sample"]
+                                           / result["ours_train_ms_per_sample"])
+    result["infer_speedup_vs_chemprop"] = (result["chemprop_infer_ms_per_sample"]
+                                           / result["ours_infer_ms_per_sample"])
+    return result
+
+
+def bench_matmul(edges: int, repeats: int) -> float:
+    """GFLOP/s of (edges x h) @ (h x h), the shape of the message and attention products."""
+    a, w = torch.randn(edges, HIDDEN), torch.randn(HIDDEN, HIDDEN)
+    t = timed(lambda: [a @ w for _ in range(20)], repeats) / 20
+    return 2 * edges * HIDDEN * HIDDEN / t / 1e9
+
+
+def bench_frame(frame: Configuration, repeats: int) -> dict:
+    spec = GraphSpec(K, "paper", length_scale=60.0)
+    torch.manual_seed(0)
+    model = DMPNN(DMPNNHyperparameters(node_dim=4, hidden_size=HIDDEN, message_steps=STEPS)).eval()
+
+    def build():
+        return frame_graph(frame, spec)
+
+    def full():
+        with torch.inference_mode():
+            return model(Batch.from_data_list([build()]))
+
+    return {"frame_particles": frame.n_particles, "frame_edges": build().num_edges,
+            "frame_graph_ms": 1e3 * timed(build, repeats),
+            "frame_inference_with_graph_ms": 1e3 * timed(full, repeats)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", required=True, help="write the figures here")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch intra-op threads (default: torch's choice, the core count)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batches", type=int, default=5, help="batches of 10 windows per timing")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    frame, source = paper_frame()
+    spec = GraphSpec(K, "paper", length_scale=60.0)
+    rng = np.random.default_rng(0)
+    n_windows = BATCH * args.batches
+    t = time.perf_counter()
+    graphs = [window_graph(frame, L_WIN, spec, rng) for _ in range(n_windows)]
+    graph_ms = 1e3 * (time.perf_counter() - t) / n_windows
+    batches = [Batch.from_data_list(graphs[i:i + BATCH]) for i in range(0, n_windows, BATCH)]
+    mean_nodes = float(np.mean([g.num_nodes for g in graphs]))
+    mean_edges = float(np.mean([g.num_edges for g in graphs]))
+
+    figures = {"frame_source": source, "threads": args.threads, "l_win": L_WIN, "k": K,
+               "hidden": HIDDEN, "T": STEPS, "batch_size": BATCH,
+               "window_nodes_mean": mean_nodes, "window_edges_mean": mean_edges,
+               "window_graph_build_ms_per_sample": graph_ms}
+    figures["attention"] = bench_model(batches, True, args.repeats)
+    figures["no_attention"] = bench_model(batches, False, args.repeats)
+    figures["message_passing"] = bench_message_passing(batches, args.repeats)
+    matmul = bench_matmul(int(mean_edges * BATCH), args.repeats)
+    figures["matmul_gflops"] = matmul
+    for key in ("attention", "no_attention"):
+        for phase in ("train", "infer"):
+            figures[key][f"{phase}_fraction_of_matmul"] = figures[key][f"{phase}_gflops"] / matmul
+    figures.update(bench_frame(frame, args.repeats))
+    figures["targets"] = {
+        "train_ms_per_sample<=5": figures["attention"]["train_ms_per_sample"] <= 5,
+        "speedup_vs_chemprop>=1.2": figures["message_passing"]["train_speedup_vs_chemprop"] >= 1.2,
+        "fraction_of_matmul>=0.6": figures["attention"]["train_fraction_of_matmul"] >= 0.6,
+        "frame_inference_ms<=50": figures["frame_inference_with_graph_ms"] <= 50,
+    }
+    print(json.dumps(figures, indent=2))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""``glassml evaluate``: AUC and accuracy of a trained model on a labelled dataset."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser("evaluate", help="AUC and accuracy of a model folder on a labelled dataset",
+                       description="Score a D-MPNN or CNN model folder on a packed dataset or a "
+                                   "manifest CSV with a label column (glass/liquid).")
+    p.add_argument("--model", required=True, help="model folder (from `glassml train`)")
+    p.add_argument("--data", required=True, help="dataset (.npz) or manifest (.csv) with labels")
+    p.add_argument("--json", help="also write the scores to this JSON file")
+    p.add_argument("--mode", choices=("frame", "window", "tiles"), default="frame",
+                   help="D-MPNN only: the whole periodic frame (default), one random window of "
+                        "the training l_win (the paper's test), or the mean over windows tiling "
+                        "the frame")
+    p.add_argument("--seed", type=int, default=0, help="random windows for --mode window")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import json
+
+    from ..datasets import load_dataset
+    from ..fileio import write_json_atomic
+    from ..models.store import load_classifier
+    from ..training.evaluate import evaluate
+
+    classifier = load_classifier(args.model)
+    dataset = load_dataset(args.data)
+    options = {"mode": args.mode, "rng": args.seed} if classifier.kind == "dmpnn" else {}
+    scores = evaluate(classifier, dataset, **options)
+    print(json.dumps(scores))
+    if args.json:
+        write_json_atomic(args.json, dict(scores, model=str(args.model), data=str(args.data),
+                                          **({"mode": args.mode} if options else {})))
+    return 0

@@ -1,0 +1,134 @@
+"""``glassml experiment``: generalisation, size transfer, attention statistics, baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SOURCE_HELP = ("a `glassml crossval` output folder: its fold's model is scored on that fold's "
+               "outer test set")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("experiment", help="the paper's Figs. 6, 7, 9 and physics baselines",
+                       description="Experiments on trained models and datasets; each writes one "
+                                   "JSON file that `glassml report` reads.")
+    kinds = p.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+
+    c = kinds.add_parser("cross-dataset", help="models of dataset i on dataset j (Fig. 6)")
+    c.add_argument("--crossval", nargs="+", required=True, metavar="DIR",
+                   help="crossval folders, one per dataset, all of one model")
+    _common(c)
+
+    for name, text in (("size-transfer", "AUC against window length (Fig. 7)"),
+                       ("attention", "high-attention graph counts, glass vs liquid (Fig. 9)")):
+        s = kinds.add_parser(name, help=text)
+        s.add_argument("--crossval", metavar="DIR", help=SOURCE_HELP)
+        s.add_argument("--fold", default="0",
+                       help="which fold of --crossval (default 0)" + (
+                           "; 'all' pools every fold's model on its own outer test set"
+                           if name == "attention" else ""))
+        s.add_argument("--model", metavar="MODEL_DIR", help="or: a D-MPNN model folder ...")
+        s.add_argument("--data", metavar="DATASET", help="... and a labelled dataset to test on")
+        if name == "size-transfer":
+            s.add_argument("--window-lengths", type=float, nargs="+",
+                           default=[0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5])
+        else:
+            s.add_argument("--cutoff", type=float, default=2.0,
+                           help="high attention: weight x number of directed edges above this "
+                                "(1 = uniform attention; default 2)")
+            s.add_argument("--window-length", type=float,
+                           help="window side l_win (default: the model's; the paper's Fig. 9 used 0.3)")
+        _common(s)
+
+    b = kinds.add_parser("baselines", help="mean |psi6|, six-sided Voronoi cells, E_IS as AUCs")
+    b.add_argument("--data", required=True, metavar="DATASET")
+    b.add_argument("--window-lengths", type=float, nargs="+", default=[0.1, 0.2, 0.3])
+    _common(b)
+    p.set_defaults(func=run)
+
+
+def _common(p) -> None:
+    p.add_argument("--out", required=True, metavar="FILE.json")
+    p.add_argument("--windows-per-config", type=int, default=10,
+                   help="random windows scored per configuration (D-MPNN, baselines)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _models_and_data(args, allow_all: bool):
+    """``[(classifier, test set), ...]`` and a provenance dict, from --crossval/--fold or --model/--data."""
+    import json
+
+    import numpy as np
+
+    from ..errors import InputError
+    from ..models import load_classifier
+    from ..training.crossval import cached_dataset
+
+    if args.crossval:
+        path = Path(args.crossval) / "crossval.json"
+        if not path.exists():
+            raise InputError(f"{args.crossval} has no crossval.json; run `glassml crossval` first")
+        report = json.loads(path.read_text())
+        folds = {str(f["fold"]): f for f in report["folds"]}
+        if args.fold == "all" and allow_all:
+            chosen = list(folds.values())
+        elif args.fold in folds:
+            chosen = [folds[args.fold]]
+        else:
+            raise InputError(f"{args.crossval} has folds {sorted(folds)}"
+                             f"{' (or all)' if allow_all else ''}, not {args.fold}")
+        data = cached_dataset(report["dataset"])
+        pairs = [(load_classifier(f["model_dir"]), data.subset(np.asarray(f["outer_test_indices"])))
+                 for f in chosen]
+        source = {"crossval": str(args.crossval), "fold": args.fold, "dataset": report["dataset"],
+                  "dataset_number": report.get("dataset_number"),
+                  "model_dir": [f["model_dir"] for f in chosen]}
+        return pairs, source
+    if not (args.model and args.data):
+        raise InputError("give --crossval DIR, or both --model and --data")
+    data = cached_dataset(args.data)
+    source = {"model_dir": args.model, "dataset": args.data,
+              "dataset_number": data.meta.get("dataset")}
+    return [(load_classifier(args.model), data)], source
+
+
+def run(args) -> int:
+    import json
+    import time
+
+    from ..errors import InputError
+    from ..fileio import write_json_atomic
+    from ..training import experiments
+    from ..training.crossval import cached_dataset, provenance
+
+    started = time.time()
+    out = Path(args.out)
+    if out.suffix != ".json":
+        raise InputError(f"--out {out} should be a .json file")
+    if args.experiment == "cross-dataset":
+        dirs = {}
+        for folder in args.crossval:
+            path = Path(folder) / "crossval.json"
+            if not path.exists():
+                raise InputError(f"{folder} has no crossval.json; run `glassml crossval` first")
+            number = json.loads(path.read_text()).get("dataset_number") or Path(folder).name
+            dirs[number] = folder
+        result = experiments.cross_dataset_matrix(dirs, args.windows_per_config, args.seed)
+    elif args.experiment == "baselines":
+        data = cached_dataset(args.data)
+        result = experiments.baselines(data, args.window_lengths, args.windows_per_config, args.seed)
+        result.update(dataset=args.data, dataset_number=data.meta.get("dataset"))
+    else:
+        pairs, source = _models_and_data(args, allow_all=args.experiment == "attention")
+        if args.experiment == "size-transfer":
+            result = experiments.size_transfer(*pairs[0], args.window_lengths,
+                                               args.windows_per_config, args.seed)
+        else:
+            result = experiments.attention_statistics(pairs, args.cutoff, args.window_length,
+                                                      args.seed)
+        result.update(source)
+    result["provenance"] = provenance(started)
+    write_json_atomic(out, result)
+    print(json.dumps({k: v for k, v in result.items() if k not in ("provenance",)}, indent=1)[:3000])
+    print(f"-> {out}")
+    return 0

@@ -1,0 +1,130 @@
+"""``glassml train dmpnn|cnn``: train a classifier on a packed dataset and write a model folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a D-MPNN or CNN glass/liquid classifier",
+                       description="Train a classifier on a dataset (packed .npz or manifest .csv "
+                                   "with a label column) and write a model folder.")
+    models = p.add_subparsers(dest="model", required=True, metavar="MODEL")
+
+    d = models.add_parser("dmpnn", help="D-MPNN with edge self-attention (paper §2.4)",
+                          description="Random windows of side l_win, kNN graphs, cross-entropy, "
+                                      "Adam with the paper's learning-rate schedule.")
+    d.add_argument("--data", required=True, help="training dataset (.npz or manifest .csv)")
+    d.add_argument("--out", required=True, help="model folder to write (also holds checkpoint.pt)")
+    d.add_argument("--window-length", type=float, default=0.2, help="l_win in (0, 1] (paper 0.1-0.3)")
+    d.add_argument("--num-neighbors", type=int, default=2, help="k nearest neighbours (paper 1-5)")
+    d.add_argument("--features", choices=("paper", "invariant"), default="paper",
+                   help="node features: (x, y, type) as in the paper, or type only (rotation-, "
+                        "reflection- and translation-invariant)")
+    d.add_argument("--length-scale", type=float,
+                   help="length that is 1 in edge features and l_win (default: the training box side)")
+    d.add_argument("--hidden-size", type=int, default=300, help="h (paper 300-2400)")
+    d.add_argument("--message-steps", type=int, default=3, help="T (paper 2-6)")
+    d.add_argument("--dropout", type=float, default=0.0, help="p (paper 0-0.5)")
+    d.add_argument("--ffn-layers", type=int, default=2, help="f (paper 1-3)")
+    d.add_argument("--batch-size", type=int, default=10, help="configurations per batch (paper 10-100)")
+    d.add_argument("--no-attention", dest="attention", action="store_false",
+                   help="switch the edge self-attention off")
+    d.add_argument("--attention-scaling", choices=("edges", "none"), default="edges",
+                   help="H' = n_edges*sigma*H (default) or the literal H' = sigma*H")
+    d.add_argument("--aggregation", choices=("mean", "sum"), default="mean",
+                   help="graph readout over particles (paper Eq. 8: sum)")
+    d.add_argument("--epochs", type=int, default=10)
+    d.add_argument("--peak-lr", type=float, default=1e-3,
+                   help="schedule peak; it starts and ends at peak/10 (paper 1e-3)")
+    d.add_argument("--test-fraction", type=float, default=0.0,
+                   help="fraction of runs held out and scored (AUC, accuracy) into the model's metrics")
+    d.add_argument("--device", default="cpu", help="cpu or cuda")
+    d.add_argument("--seed", type=int, default=0, help="makes the run repeatable")
+    d.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    d.add_argument("--stop-after", type=int, metavar="EPOCHS",
+                   help="stop after this many epochs (time-limited jobs); finish later with --resume")
+    d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    d.set_defaults(func=run_dmpnn)
+
+    # the CNN trainer defines its own arguments; they are parsed only when `train cnn` runs, so
+    # other commands never import it
+    c = models.add_parser("cnn", help="CNN on rendered images (paper §2.3); "
+                                      "`glassml train cnn --help` for its options",
+                          add_help=False, prefix_chars="\x00")
+    c.add_argument("cnn_args", nargs=argparse.REMAINDER)
+    c.set_defaults(func=run_cnn)
+
+
+def run_dmpnn(args) -> int:
+    import numpy as np
+
+    from ..datasets import load_dataset, split_by_run
+    from ..errors import InputError
+    from ..training.dmpnn import DMPNNTrainingConfig, train_dmpnn
+
+    if args.epochs < 1 or args.batch_size < 1:
+        raise InputError("--epochs and --batch-size must be at least 1")
+    if not 0.0 <= args.test_fraction < 1.0:
+        raise InputError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
+    dataset = load_dataset(args.data)
+    train_idx = np.arange(len(dataset))
+    test_idx = np.zeros(0, dtype=np.int64)
+    if args.test_fraction > 0:
+        train_idx, test_idx = split_by_run(dataset, [1 - args.test_fraction, args.test_fraction],
+                                           rng=args.seed)
+    config = DMPNNTrainingConfig(
+        window_length=args.window_length, num_neighbors=args.num_neighbors, features=args.features,
+        length_scale=args.length_scale, hidden_size=args.hidden_size,
+        message_steps=args.message_steps, dropout=args.dropout, ffn_layers=args.ffn_layers,
+        attention=args.attention, attention_scaling=args.attention_scaling,
+        aggregation=args.aggregation, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+        initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10)
+    provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
+                  "train_indices": train_idx, "test_indices": test_idx, "seed": args.seed}
+    train = dataset.subset(train_idx)
+    _, history = train_dmpnn(train, args.out, config, device=args.device, resume=args.resume,
+                             progress=args.progress, data_provenance=provenance,
+                             stop_after=args.stop_after)
+    if len(history) < args.epochs:
+        print(f"stopped after epoch {len(history)} of {args.epochs}; continue with --resume")
+        return 0
+    print(f"trained {args.epochs} epochs on {len(train)} configurations; final loss "
+          f"{history[-1]['loss']:.4f}; model in {args.out}")
+    if len(test_idx):
+        _score_held_out(args.out, dataset.subset(test_idx), args.seed)
+    return 0
+
+
+def _score_held_out(folder, test, seed) -> None:
+    """Score the saved model on the held-out runs and record the figures in its config.json."""
+    import json
+    from pathlib import Path
+
+    from ..fileio import write_json_atomic
+    from ..models.store import CONFIG_NAME, load_classifier
+    from ..training.evaluate import evaluate
+
+    clf = load_classifier(folder)
+    scores = {"test_frame": evaluate(clf, test, mode="frame"),
+              "test_window": evaluate(clf, test, mode="window", rng=seed)}
+    path = Path(folder) / CONFIG_NAME
+    config = json.loads(path.read_text())
+    config["metrics"].update(scores)
+    write_json_atomic(path, config)
+    for name, s in scores.items():
+        print(f"{name}: AUC {s['auc']:.3f}, accuracy {s['accuracy']:.3f} (n={s['n']})")
+
+
+def run_cnn(args) -> int:
+    from ..errors import InputError
+
+    try:
+        from ..training import cnn
+    except ImportError as err:
+        raise InputError(f"CNN training is not available in this installation ({err}); "
+                         "install ovito-glassml with TensorFlow") from err
+    parser = argparse.ArgumentParser(prog="glassml train cnn",
+                                     description="Train the paper's CNN on rendered images.")
+    cnn.register_arguments(parser)
+    return cnn.train_from_args(parser.parse_args(args.cnn_args))

@@ -1,0 +1,115 @@
+"""The OVITO modifier that classifies a frame as liquid or glass with a trained model."""
+
+from __future__ import annotations
+
+import numpy as np
+from ovito.pipeline import ModifierInterface
+from ovito.traits import FilePath
+from traits.api import Bool, Range
+
+from .frame import frame_configuration
+
+#: Global attributes written by :class:`GlassClassifierModifier`.
+PROBABILITY_ATTRIBUTE = "GlassProbability"
+WHOLE_FRAME_ATTRIBUTE = "GlassProbability.WholeFrame"
+WINDOWS_ATTRIBUTE = "GlassProbability.Windows"
+#: The per-particle property (D-MPNN only).
+LOCAL_PROPERTY = "Glass Probability"
+
+
+class GlassClassifierModifier(ModifierInterface):
+    """Glass probability of the frame from a trained D-MPNN or CNN (Swanson et al. 2020).
+
+    Attributes written
+    ------------------
+    ``GlassProbability``
+        D-MPNN: the mean glass probability of the model's own windows (its training ``l_win``)
+        tiled over the frame, overlapping evenly so every particle is in at least one; CNN: the
+        probability of the frame's image.
+    ``GlassProbability.WholeFrame`` (D-MPNN, ``whole_frame``)
+        the probability of the whole periodic frame read as one graph.
+    ``GlassProbability.Windows``
+        the number of windows tiled.
+
+    Particle property ``Glass Probability`` (D-MPNN, ``local_probability``): for each particle the
+    mean probability of the windows that contain it, a local glassiness OVITO can colour.
+
+    Parameters
+    ----------
+    model_path : str
+        Model folder written by ``glassml train`` (or a file in it); empty = the shipped model.
+    whole_frame : bool
+        Also classify the whole periodic frame as one graph (D-MPNN).
+    local_probability : bool
+        Write the per-particle ``Glass Probability`` property (D-MPNN).
+    color_by_probability : bool
+        Colour particles by ``Glass Probability`` with OVITO's colour coding (0 blue, 1 red).
+    batch_size : int
+        Windows per forward pass.
+    """
+
+    model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
+    whole_frame = Bool(True, label="Also classify the whole periodic frame", ovito_group="D-MPNN")
+    local_probability = Bool(True, label="Per-particle local glass probability", ovito_group="D-MPNN")
+    color_by_probability = Bool(False, label="Colour particles by local probability",
+                                ovito_group="D-MPNN")
+    batch_size = Range(low=1, high=1024, value=32, label="Windows per batch", ovito_group="D-MPNN")
+
+    def modify(self, data, *, frame=None, **kwargs):
+        from .loading import cached_classifier
+
+        yield "Glass classifier: loading the model"
+        classifier = cached_classifier(self.model_path)
+        if classifier.kind == "cnn":
+            config = frame_configuration(data, frame)
+            yield "Glass classifier: classifying the frame image"
+            data.attributes[PROBABILITY_ATTRIBUTE] = float(classifier.glass_probability([config])[0])
+            return
+        k = classifier.graph_spec.num_neighbors
+        config = frame_configuration(data, frame, min_particles=k + 1)
+        probabilities, windows = yield from tiled_window_probabilities(classifier, config,
+                                                                      self.batch_size)
+        data.attributes[PROBABILITY_ATTRIBUTE] = float(probabilities.mean())
+        data.attributes[WINDOWS_ATTRIBUTE] = len(windows)
+        if self.local_probability:
+            data.particles_.create_property(
+                LOCAL_PROPERTY, data=local_probability(windows, probabilities, config.n_particles))
+            if self.color_by_probability:
+                from ovito.modifiers import ColorCodingModifier
+
+                data.apply(ColorCodingModifier(property=LOCAL_PROPERTY, start_value=0.0,
+                                               end_value=1.0))
+        if self.whole_frame:
+            yield "Glass classifier: the whole periodic frame as one graph"
+            data.attributes[WHOLE_FRAME_ATTRIBUTE] = float(
+                classifier.predict_graphs([classifier.graph(config)])[0])
+
+
+def tiled_window_probabilities(classifier, config, batch_size: int):
+    """Generator (for OVITO's progress): the glass probability of each tiling window.
+
+    Yields progress messages and fractions; returns ``(probabilities, window_particle_indices)``.
+    """
+    from ..graphs import window_origins
+
+    yield "Glass classifier: cutting the frame into windows"
+    origins = window_origins(config, classifier.window_length, classifier.graph_spec)
+    graphs = [classifier.graph(config, origin) for origin in origins]
+    probabilities = []
+    for lo in range(0, len(graphs), batch_size):
+        yield f"Glass classifier: windows {lo + 1}-{min(lo + batch_size, len(graphs))} of {len(graphs)}"
+        yield lo / len(graphs)
+        probabilities.append(classifier.predict_graphs(graphs[lo:lo + batch_size], batch_size))
+    windows = [g.particle_index.numpy() for g in graphs]
+    return np.concatenate(probabilities), windows
+
+
+def local_probability(windows: list[np.ndarray], probabilities: np.ndarray,
+                      n_particles: int) -> np.ndarray:
+    """Per particle, the mean probability of the windows containing it (NaN if none does)."""
+    members = np.concatenate(windows)
+    weights = np.repeat(probabilities, [len(w) for w in windows])
+    counts = np.bincount(members, minlength=n_particles)
+    total = np.bincount(members, weights=weights, minlength=n_particles)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, total / counts, np.nan)

@@ -1,0 +1,142 @@
+"""``glassml classify``, ``glassml metrics`` and ``glassml metrics-vs-t`` on real trajectories."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from ovito_glassml.cli import main
+from tiny_model import HELD_OUT_SEEDS, session_model_folder, write_dump
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "data" / "small" / "slow" / "manifest.csv"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return session_model_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def cooling_manifest(tmp_path_factory):
+    """The slow-cooling runs of the seeds the tiny model never saw, as a manifest."""
+    with open(MANIFEST, newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if int(r["seed"]) in HELD_OUT_SEEDS]
+        fields = reader.fieldnames
+    for row in rows:
+        row["path"] = str((MANIFEST.parent / row["path"]).resolve())
+    path = tmp_path_factory.mktemp("cooling") / "manifest.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def classified(model, cooling_manifest, tmp_path_factory):
+    out = tmp_path_factory.mktemp("classify")
+    assert main(["classify", str(cooling_manifest), "--out", str(out), "--model", str(model),
+                 "--threads", "1"]) == 0
+    return out
+
+
+def read_table(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_classify_glass_probability_rises_as_temperature_falls(classified):
+    rows = read_table(classified / "frames.csv")
+    temperature = np.array([float(r["temperature"]) for r in rows])
+    probability = np.array([float(r["glass_probability"]) for r in rows])
+    assert spearmanr(temperature, probability).correlation < -0.8
+    assert probability[temperature == 0.05].min() > probability[temperature == 1.99].max()
+
+
+def test_classify_table_has_one_row_per_frame_with_every_column(classified, cooling_manifest):
+    rows = read_table(classified / "frames.csv")
+    assert len(rows) == len(read_table(cooling_manifest))
+    assert list(rows[0])[:3] == ["frame", "timestep", "temperature"]
+    for column in ("glass_probability", "glass_probability_whole_frame", "num_disjoint_graphs",
+                   "num_bb_edges", "num_isolated_a", "attention_num_disjoint_graphs",
+                   "attention_num_bb_edges", "attention_num_isolated_a", "attention_num_isolated_b"):
+        assert column in rows[0]
+        assert (classified / f"{column}.png").stat().st_size > 0
+
+
+def test_metrics_cli_reads_a_pattern_of_dumps_without_temperature(tmp_path):
+    pattern = str(ROOT / "data" / "small" / "slow" / "tcool20000" / "seed1" / "T*.dump")
+    assert main(["metrics", pattern, "--out", str(tmp_path)]) == 0
+    rows = read_table(tmp_path / "frames.csv")
+    assert len(rows) == 6
+    assert "temperature" not in rows[0]
+    assert (tmp_path / "num_bb_edges.png").exists()
+
+
+def test_metrics_vs_t_reports_a3_and_its_p_value(classified, tmp_path):
+    # data/small has temperatures 0.05 and 0.44 below Tg = 0.5 and four above it
+    assert main(["metrics-vs-t", str(classified / "frames.csv"), "--tg", "0.5",
+                 "--out", str(tmp_path)]) == 0
+    fit = json.loads((tmp_path / "fit.json").read_text())
+    for metric in ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a"):
+        assert np.isfinite(fit["metrics"][metric]["a3"])
+        assert 0.0 <= fit["metrics"][metric]["a3_pvalue"] <= 1.0
+    assert (tmp_path / "metrics_vs_t.png").stat().st_size > 0
+
+
+def test_metrics_vs_t_reads_tg_from_the_tg_json(classified, tmp_path):
+    tg_json = tmp_path / "tg.json"
+    tg_json.write_text(json.dumps({"tg": 0.5, "tg_err": 0.01}))
+    assert main(["metrics-vs-t", str(classified / "frames.csv"), "--tg", str(tg_json),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "fit.json").read_text())["tg"] == 0.5
+
+
+def test_metrics_vs_t_refuses_a_tg_with_one_side_empty(classified, tmp_path, capsys):
+    assert main(["metrics-vs-t", str(classified / "frames.csv"), "--tg", "0.01",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "at least two on each side" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def trajectory_with_a_bad_frame(tmp_path_factory):
+    """Two good frames and a third without B particles, as a pattern of dumps."""
+    folder = tmp_path_factory.mktemp("badtraj")
+    good = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed1"
+    for i, name in enumerate(["T1.99.dump", "T0.05.dump"]):
+        (folder / f"frame{i}.dump").write_text((good / name).read_text())
+    rng = np.random.default_rng(1)
+    write_dump(folder / "frame2.dump", rng.random((50, 2)) * 7, np.ones(50, int), (7.0, 7.0))
+    return str(folder / "frame*.dump")
+
+
+@pytest.mark.parametrize("command", ["metrics", "classify"])
+def test_cli_bad_frame_fails_cleanly_without_partial_output(command, model, tmp_path, capsys,
+                                                            trajectory_with_a_bad_frame):
+    out = tmp_path / "out"
+    args = [command, trajectory_with_a_bad_frame, "--out", str(out)]
+    if command == "classify":
+        args += ["--model", str(model)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "frame 2" in err and "no type-B particles" in err
+    assert not out.exists()
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path):
+    three_d = write_dump(tmp_path / "3d.dump", np.random.default_rng(0).random((30, 2)) * 5,
+                         np.arange(30) % 2 + 1, (5.0, 5.0), z=np.linspace(0, 4, 30))
+    result = subprocess.run([sys.executable, "-m", "ovito_glassml", "metrics", str(three_d),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "three-dimensional" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,147 @@
+"""Nested cross-validation splits and the resumable TPE search (paper §2.5), on data/small."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ovito_glassml.datasets import load_dataset
+from ovito_glassml.errors import InputError
+from ovito_glassml.training.crossval import PRESETS, TrialObjective, nested_folds
+from ovito_glassml.training.search import GridRange, TrialLog, run_search
+
+# one thread: two torch threads on this loaded 2-core machine train many times slower
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT / "data" / "small" / "datasets"
+# the smallest real trials: a 16-wide D-MPNN, one epoch, windows of 0.3 of the 30x30 box
+TINY_SPACE = {"num_neighbors": GridRange(1, 3, 1, integer=True),
+              "window_length": GridRange(0.3, 0.3, 0.05),
+              "hidden_size": GridRange(8, 16, 8, integer=True),
+              "message_steps": GridRange(2, 2, 1, integer=True),
+              "dropout": GridRange(0.0, 0.2, 0.1),
+              "ffn_layers": GridRange(1, 1, 1, integer=True),
+              "batch_size": GridRange(8, 8, 8, integer=True)}
+
+
+def tiny_objective(work_dir, dataset_number=1):
+    path = DATASETS / f"dataset{dataset_number}.npz"
+    fold = nested_folds(load_dataset(path))[0]
+    return TrialObjective("dmpnn", str(path), tuple(fold.inner_train.tolist()),
+                          tuple(fold.inner_validation.tolist()), tuple(fold.inner_test.tolist()),
+                          epochs=1, seed=0, work_dir=str(work_dir), windows_per_config=2)
+
+
+@pytest.mark.parametrize("number", [1, 6])
+def test_nested_splits_are_disjoint_and_grouped_by_run(number):
+    ds = load_dataset(DATASETS / f"dataset{number}.npz")
+    runs = ds.run_ids()
+    folds = nested_folds(ds, folds=3, test_fraction=0.2, seed=3)
+    tests = [set(f.outer_test.tolist()) for f in folds]
+    assert all(not (tests[a] & tests[b]) for a in range(3) for b in range(a + 1, 3))
+    for fold in folds:
+        parts = [fold.outer_test, fold.inner_train, fold.inner_validation, fold.inner_test]
+        assert sum(len(p) for p in parts) == len(ds)
+        assert len(np.unique(np.concatenate(parts))) == len(ds)
+        part_runs = [set(runs[p].tolist()) for p in parts]
+        for a in range(4):
+            assert set(ds.label[parts[a]].tolist()) == {0, 1}
+            for b in range(a + 1, 4):
+                assert not (part_runs[a] & part_runs[b])
+
+
+def test_nested_splits_refuse_a_dataset_with_too_few_runs():
+    ds = load_dataset(DATASETS / "dataset1.npz")
+    few = ds.subset(np.flatnonzero(np.isin(ds.seed, [1, 2, 3, 4, 5])))
+    with pytest.raises(InputError, match="too few"):
+        nested_folds(few)
+
+
+def test_resumed_search_proposes_the_trials_of_an_uninterrupted_one(tmp_path):
+    space = {"x": GridRange(0.0, 1.0, 0.1), "n": GridRange(1, 5, 1, integer=True)}
+    objective = lambda p: {"auc": 1.0 - (p["x"] - 0.3) ** 2 - 0.01 * (p["n"] - 2) ** 2}
+    quiet = lambda line: None
+    whole = run_search(objective, space, tmp_path / "whole.json", 8, seed=4, startup_trials=3, log=quiet)
+    run_search(objective, space, tmp_path / "parts.json", 5, seed=4, startup_trials=3, log=quiet)
+    resumed = run_search(objective, space, tmp_path / "parts.json", 8, seed=4, startup_trials=3, log=quiet)
+    assert [r["params"] for r in resumed] == [r["params"] for r in whole]
+
+
+def test_search_killed_mid_run_resumes_to_the_same_number_of_trials(tmp_path):
+    log_path = tmp_path / "search.json"
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT / 'tests')!r})
+from test_crossval import TINY_SPACE, tiny_objective
+from ovito_glassml.training.search import run_search
+run_search(tiny_objective({str(tmp_path / 'trials')!r}), TINY_SPACE, {str(log_path)!r}, 3,
+           seed=0, startup_trials=1)
+"""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not (log_path.exists() and json.loads(log_path.read_text())["trials"]):
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait()
+    before = json.loads(log_path.read_text())["trials"]
+    assert 1 <= len(before) < 3
+
+    records = run_search(tiny_objective(tmp_path / "trials"), TINY_SPACE, log_path, 3, seed=0,
+                         startup_trials=1, log=lambda line: None)
+    assert [r["tid"] for r in records] == [0, 1, 2]
+    assert records[:len(before)] == before
+    assert len(TrialLog.open(log_path, TINY_SPACE, 0).records) == 3
+
+
+def test_search_runs_its_trials_on_a_local_ray_instance(tmp_path):
+    ray = pytest.importorskip("ray")
+    log_path = tmp_path / "search.json"
+    objective = tiny_objective(tmp_path / "trials")
+    run_search(objective, TINY_SPACE, log_path, 1, seed=0, startup_trials=1, log=lambda line: None)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    try:
+        records = run_search(objective, TINY_SPACE, log_path, 2, seed=0, startup_trials=1,
+                             ray_address="local", log=lambda line: None)
+    finally:
+        ray.shutdown()
+    assert [r["tid"] for r in records] == [0, 1]
+    assert "ray_trial_id" in records[1] and "ray_trial_id" not in records[0]
+    assert 0.0 <= records[1]["auc"] <= 1.0
+
+
+def test_small_preset_keeps_the_paper_protocol_shape():
+    small, paper = PRESETS["small"], PRESETS["paper"]
+    assert (paper.folds, paper.test_fraction, paper.inner_fractions) == (3, 0.2, (0.8, 0.1, 0.1))
+    assert (paper.iterations, paper.epochs) == (15, 10)
+    assert (small.folds, small.test_fraction, small.inner_fractions) == (3, 0.2, (0.8, 0.1, 0.1))
+    assert paper.dmpnn_space["hidden_size"].values()[::7] == [300, 1000, 1700, 2400]
+    assert paper.dmpnn_space["window_length"].values() == [0.1, 0.15, 0.2, 0.25, 0.3]
+
+
+def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp_path):
+    from ovito_glassml.cli import main
+
+    out = tmp_path / "cv"
+    args = ["crossval", "--model", "dmpnn", "--data", str(DATASETS / "dataset6.npz"), "--out",
+            str(out), "--preset", "small", "--iterations", "2", "--epochs", "1",
+            "--space", "hidden_size=16", "--space", "window_length=0.3"]
+    assert main(args) == 0
+    report = json.loads((out / "crossval.json").read_text())
+    assert report["n_folds"] == 3 and 0.0 <= report["auc_mean"] <= 1.0
+    assert report["provenance"]["wall_seconds"] > 0
+    for fold in report["folds"]:
+        assert not set(map(tuple, fold["train_runs"])) & set(map(tuple, fold["test_runs"]))
+        assert (Path(fold["model_dir"]) / "config.json").exists()
+    assert main(args) == 0                                   # resumes: every fold read back
+    assert main(args[:-4] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2

@@ -1,0 +1,170 @@
+"""Statistics helpers, baselines, attention statistics and the report, on fixed inputs and data/small."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from ovito_glassml.commands.metrics_vs_t import fit_change_of_slope
+from ovito_glassml.configuration import Configuration
+from ovito_glassml.datasets import load_dataset
+from ovito_glassml.training.experiments import (attention_statistics, baselines, glass_liquid_pairs,
+                                                psi6_magnitude, size_transfer,
+                                                voronoi_neighbor_counts, wilcoxon_signed_rank)
+from ovito_glassml.training.report import write_report
+
+# one thread: two torch threads on this loaded 2-core machine train many times slower
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+DATASET1 = ROOT / "data" / "small" / "datasets" / "dataset1.npz"
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def triangular_lattice(nx=12, ny=8):
+    """A perfect triangular crystal in a periodic box that fits it exactly."""
+    a = 1.0
+    i, j = np.meshgrid(np.arange(nx), np.arange(ny))
+    x = (i + 0.5 * (j % 2)) * a
+    y = j * a * np.sqrt(3) / 2
+    box = np.array([nx * a, ny * a * np.sqrt(3) / 2])
+    types = np.where(np.arange(nx * ny) % 3 == 0, 2, 1)
+    return Configuration(np.stack([x.ravel(), y.ravel()], axis=1), types, box)
+
+
+def test_wilcoxon_helper_matches_scipy_on_fixed_inputs():
+    x = np.array([3.0, 5.0, 2.0, 8.0, 4.0, 1.0, 6.0, 2.5, 3.5, 0.5])
+    differences = np.array([-1.5, -1.0, -3.5, 1.2, -5.0, -0.9, -2.5, -1.6, 0.5, -2.2])
+    y = x - differences
+    ours = wilcoxon_signed_rank(x, y, "less")
+    ref = stats.wilcoxon(x, y, alternative="less")
+    assert ours["statistic"] == pytest.approx(ref.statistic)
+    assert ours["pvalue"] == pytest.approx(ref.pvalue)
+    # by hand: the positive differences 0.5 and 1.2 have ranks 1 and 4, so W+ = 5; of the
+    # 2**10 equally likely sign patterns, 10 give W+ <= 5 (exact test without ties)
+    assert ours["statistic"] == 5.0
+    assert ours["pvalue"] == pytest.approx(10 / 1024)
+
+
+def test_eq12_ols_matches_an_independent_least_squares_fit():
+    t = np.repeat([0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.75, 0.95], 3)
+    rng = np.random.default_rng(7)
+    y = 10 + 2 * t + (t > 0.4) * (-1 + 6 * t) + rng.normal(0, 0.05, t.size)
+    fit = fit_change_of_slope(t, y, tg=0.4)
+    above = (t > 0.4).astype(float)
+    X = np.column_stack([np.ones_like(t), t, above, above * t])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    dof = len(y) - 4
+    cov = resid @ resid / dof * np.linalg.inv(X.T @ X)
+    se = np.sqrt(cov[3, 3])
+    assert fit["a3"] == pytest.approx(beta[3], rel=1e-10)
+    assert fit["a3_stderr"] == pytest.approx(se, rel=1e-8)
+    assert fit["a3_pvalue"] == pytest.approx(2 * stats.t.sf(abs(beta[3] / se), dof), rel=1e-6)
+    assert fit["a3_pvalue_one_sided"] == pytest.approx(stats.t.sf(beta[3] / se, dof), rel=1e-6)
+
+
+def test_glass_and_liquid_of_one_run_are_paired():
+    values = np.array([1.0, 10.0, 2.0, 20.0, 3.0])
+    labels = np.array([1, 0, 1, 0, 1])
+    runs = np.array([5, 5, 6, 6, 7])
+    glass, liquid, how = glass_liquid_pairs(values, labels, runs)
+    assert how == "by run"
+    assert glass.tolist() == [1.0, 2.0] and liquid.tolist() == [10.0, 20.0]
+
+
+def test_psi6_and_voronoi_see_a_perfect_triangular_crystal():
+    crystal = triangular_lattice()
+    assert np.allclose(psi6_magnitude(crystal), 1.0)
+    assert np.all(voronoi_neighbor_counts(crystal) == 6)
+
+
+def test_periodic_voronoi_cells_average_six_sides_on_real_frames():
+    ds = load_dataset(DATASET1)
+    counts = voronoi_neighbor_counts(ds[0])
+    # Euler's formula on a torus: the mean number of sides of a periodic Voronoi tiling is 6
+    assert counts.mean() == pytest.approx(6.0)
+    assert counts.min() >= 3
+
+
+def test_baselines_compute_on_real_frames_of_data_small():
+    ds = load_dataset(DATASET1)
+    result = baselines(ds, window_lengths=(0.2,), windows_per_config=2)
+    frame = result["frame"]
+    # dataset 1: glasses (T=0.05) sit far below the liquid (T=1.99) in inherent-structure energy
+    assert frame["inherent_structure_energy"]["auc"] == 1.0
+    assert frame["inherent_structure_energy"]["orientation"] == "lower = glass"
+    for entry in [*frame.values(), result["window"][0]["mean_abs_psi6"],
+                  result["window"][0]["six_neighbor_fraction"]]:
+        assert 0.5 <= entry["auc"] <= 1.0
+    assert 30 < result["window"][0]["mean_particles"] < 60
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from tiny_model import train_tiny_dmpnn
+
+    from ovito_glassml.models import load_classifier
+
+    return load_classifier(train_tiny_dmpnn(tmp_path_factory.mktemp("model"), epochs=15))
+
+
+def test_attention_statistics_count_glass_and_liquid_windows(tiny_model):
+    ds = load_dataset(DATASET1)
+    result = attention_statistics([(tiny_model, ds)], cutoff=1.0, window_length=0.4)
+    assert (result["n_glass"], result["n_liquid"]) == (12, 12)
+    for name, c in result["counts"].items():
+        assert c["wilcoxon"]["pairing"] == "by run" and c["wilcoxon"]["n_pairs"] == 12
+        p = c["wilcoxon"]["pvalue"]
+        assert np.isnan(p) or 0.0 <= p <= 1.0
+    high = result["high_attention_edges"]
+    assert 0 <= high["touching_b"] <= high["total"]
+
+
+def test_size_transfer_scores_every_window_length_and_the_whole_frame(tiny_model):
+    ds = load_dataset(DATASET1)
+    result = size_transfer(tiny_model, ds, [0.2, 0.4], windows_per_config=2)
+    assert [r["window_length"] for r in result["rows"]] == [0.2, 0.4]
+    assert result["rows"][0]["mean_particles"] < result["rows"][1]["mean_particles"]
+    assert result["frame"]["mean_particles"] == 1080
+    assert all(0.0 <= r["auc"] <= 1.0 for r in result["rows"])
+
+
+def test_report_lists_missing_results_as_not_run_with_their_commands(tmp_path):
+    (tmp_path / "results").mkdir()
+    out = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md")
+    text = out.read_text()
+    assert text.count("not run (`glassml crossval --model") == 12
+    for command in ("glassml experiment cross-dataset", "glassml experiment size-transfer",
+                    "glassml experiment attention", "glassml experiment baselines", "glassml tg",
+                    "glassml metrics-vs-t"):
+        assert f"not run (`{command}" in text
+
+
+def test_report_sets_baselines_beside_the_paper_sections(tmp_path):
+    import json
+
+    from ovito_glassml.fileio import write_json_atomic
+
+    ds = load_dataset(DATASET1)
+    result = baselines(ds, window_lengths=(0.3,), windows_per_config=1)
+    result.update(dataset_number=1, provenance={"command": "glassml experiment baselines",
+                                                "wall_seconds": 3.0, "cpu_count": 2})
+    write_json_atomic(tmp_path / "results" / "baselines.json", result)
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    assert "| 1 | whole frame |" in text and "1.000 (lower)" in text
+    assert "`glassml experiment baselines`" in text
+    assert json.loads((tmp_path / "results" / "baselines.json").read_text())["kind"] == "baselines"
+
+
+def test_cross_dataset_testing_skips_configurations_from_runs_the_model_trained_on():
+    from ovito_glassml.training.experiments import unseen_configurations
+
+    ds = load_dataset(ROOT / "data" / "small" / "datasets" / "dataset6.npz")
+    seen = [[20000, 1], [20000, 2], [2000, 101]]
+    left = unseen_configurations(ds, seen)
+    assert len(left) == len(ds) - 3
+    pairs = set(zip(left.t_cool.tolist(), left.seed.tolist()))
+    assert not pairs & {tuple(p) for p in seen}

@@ -1,0 +1,215 @@
+"""The OVITO modifiers in real OVITO pipelines on real dumps."""
+
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ovito.io import import_file
+
+from ovito_glassml.configuration import read_dump
+from ovito_glassml.metrics import AttentionGraphCounts, GlassGraphMetrics
+from ovito_glassml.modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
+from tiny_model import session_model_folder, write_dump
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED11 = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11"
+GLASS = SEED11 / "T0.05.dump"
+LIQUID = SEED11 / "T1.99.dump"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return session_model_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def classified(model):
+    pipeline = import_file(str(GLASS))
+    pipeline.modifiers.append(GlassClassifierModifier(model_path=str(model)))
+    return pipeline.compute()
+
+
+@pytest.fixture(scope="module")
+def attention(model):
+    pipeline = import_file(str(LIQUID))
+    pipeline.modifiers.append(AttentionModifier(model_path=str(model), cutoff=1.5))
+    return pipeline.compute()
+
+
+def compute(path, *modifiers):
+    pipeline = import_file(str(path))
+    pipeline.modifiers.extend(modifiers)
+    return pipeline.compute()
+
+
+def test_entry_points_resolve_to_the_modifier_classes():
+    loaded = {ep.load() for ep in entry_points(group="OVITO.Modifier")}
+    assert {GlassClassifierModifier, AttentionModifier, GlassMetricsModifier} <= loaded
+
+
+def test_metrics_modifier_attributes_equal_the_metrics_module():
+    data = compute(LIQUID, GlassMetricsModifier())
+    expected = GlassGraphMetrics().compute(read_dump(LIQUID))
+    assert data.attributes["GlassMetrics.DisjointGraphs"] == expected.num_disjoint_graphs
+    assert data.attributes["GlassMetrics.BBEdges"] == expected.num_bb_edges
+    assert data.attributes["GlassMetrics.IsolatedA"] == expected.num_isolated_a
+
+
+def test_metrics_modifier_bonds_are_the_b_particle_graph():
+    data = compute(LIQUID, GlassMetricsModifier(create_bonds=True))
+    bonds = data.particles.bonds
+    expected = GlassGraphMetrics().compute(read_dump(LIQUID)).edges
+    assert bonds.count == len(expected)
+    types = np.asarray(data.particles.particle_types)[np.asarray(bonds.topology)]
+    assert np.all((types == 2).any(axis=1))  # every edge has a B end
+
+
+def test_bonds_across_the_periodic_boundary_are_short():
+    data = compute(LIQUID, GlassMetricsModifier(create_bonds=True))
+    vectors = bond_vectors(data)
+    assert np.linalg.norm(vectors, axis=1).max() < 3.0  # neighbours, never a box length apart
+
+
+def bond_vectors(data):
+    topology = np.asarray(data.particles.bonds.topology)
+    images = np.asarray(data.particles.bonds["Periodic Image"])
+    positions = np.asarray(data.particles.positions)
+    return (positions[topology[:, 1]] - positions[topology[:, 0]]
+            + images @ np.asarray(data.cell)[:, :3].T)
+
+
+def test_classifier_writes_window_and_whole_frame_probabilities(classified):
+    assert 0.0 <= classified.attributes["GlassProbability"] <= 1.0
+    assert 0.0 <= classified.attributes["GlassProbability.WholeFrame"] <= 1.0
+    assert classified.attributes["GlassProbability.Windows"] > 1
+
+
+def test_classifier_local_probability_covers_every_particle(classified):
+    local = np.asarray(classified.particles["Glass Probability"])
+    assert local.shape == (classified.particles.count,)
+    assert np.all((local >= 0) & (local <= 1))
+
+
+def test_classifier_calls_the_glass_a_glass_and_the_liquid_a_liquid(model, classified):
+    liquid = compute(LIQUID, GlassClassifierModifier(model_path=str(model), whole_frame=False,
+                                                     local_probability=False))
+    assert classified.attributes["GlassProbability"] > 0.5 > liquid.attributes["GlassProbability"]
+
+
+def test_attention_bonds_are_the_model_graph_pairs(model, attention):
+    from ovito_glassml.modifiers.loading import cached_classifier
+
+    graph = cached_classifier(str(model)).graph(read_dump(LIQUID))
+    assert attention.particles.bonds.count == graph.num_edges // 2
+
+
+def test_attention_bond_weight_is_the_larger_directed_weight(model, attention):
+    from ovito_glassml.modifiers.loading import cached_classifier
+
+    classifier = cached_classifier(str(model))
+    graph = classifier.graph(read_dump(LIQUID))
+    _, weights = classifier.attention(graph)
+    directed = weights[-1]
+    larger = np.maximum(directed, directed[graph.rev_index.numpy()])
+    edges = graph.edge_index.numpy()
+    forward = edges[0] < edges[1]
+    expected = dict(zip(map(tuple, edges[:, forward].T), larger[forward]))
+    topology = np.asarray(attention.particles.bonds.topology)
+    got = np.asarray(attention.particles.bonds["Attention"])
+    assert np.allclose(got, [expected[tuple(p)] for p in topology], rtol=1e-6)
+
+
+def test_attention_count_attributes_equal_the_metrics_module(model, attention):
+    from ovito_glassml.modifiers.loading import cached_classifier
+
+    classifier = cached_classifier(str(model))
+    config = read_dump(LIQUID)
+    graph = classifier.graph(config)
+    _, weights = classifier.attention(graph)
+    counts = AttentionGraphCounts(1.5).compute(graph.edge_index.numpy(),
+                                               weights[-1] * graph.num_edges, config.types)
+    assert attention.attributes["Attention.DisjointGraphs"] == counts.num_disjoint_graphs
+    assert attention.attributes["Attention.BBEdges"] == counts.num_bb_edges
+    assert attention.attributes["Attention.IsolatedA"] == counts.num_isolated_a
+    assert attention.attributes["Attention.IsolatedB"] == counts.num_isolated_b
+
+
+def test_attention_bond_width_follows_attention(attention):
+    bonds = attention.particles.bonds
+    width, weight = np.asarray(bonds["Width"]), np.asarray(bonds["Attention"])
+    assert np.allclose(width / width.max(), weight / weight.max())
+    assert "Color" in bonds
+
+
+def test_attention_picture_renders_headless_to_png(model, tmp_path):
+    from PIL import Image
+
+    from ovito_glassml.render import render_attention
+
+    path, _ = render_attention(GLASS, tmp_path / "glass.png", model_path=str(model), size=(240, 240))
+    image = np.asarray(Image.open(path).convert("RGB"))
+    assert image.shape == (240, 240, 3)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10  # particles and bonds, not blank
+
+
+@pytest.fixture(scope="module")
+def bad_frames(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    positions = rng.random((60, 2)) * 8.0
+    types = np.where(np.arange(60) % 3 == 0, 2, 1)
+    return {
+        "three-dimensional": write_dump(folder / "3d.dump", positions, types, (8.0, 8.0),
+                                        z=rng.random(60) * 8.0),
+        "no type-B particles": write_dump(folder / "noB.dump", positions, np.ones(60, int), (8.0, 8.0)),
+        "at least 3": write_dump(folder / "two.dump", positions[:2], [1, 2], (8.0, 8.0)),
+        "particle types \\[3\\]": write_dump(folder / "type3.dump", positions,
+                                             np.where(types == 2, 3, 1), (8.0, 8.0)),
+        "no Particle Type": write_dump(folder / "untyped.dump", positions, types, (8.0, 8.0),
+                                       with_types=False),
+    }
+
+
+@pytest.mark.parametrize("problem", ["three-dimensional", "no type-B particles", "at least 3",
+                                     "particle types \\[3\\]", "no Particle Type"])
+@pytest.mark.parametrize("modifier", ["metrics", "classifier", "attention"])
+def test_bad_frames_give_a_clear_error_in_the_pipeline(bad_frames, model, problem, modifier):
+    make = {"metrics": lambda: GlassMetricsModifier(),
+            "classifier": lambda: GlassClassifierModifier(model_path=str(model)),
+            "attention": lambda: AttentionModifier(model_path=str(model))}[modifier]
+    with pytest.raises(ValueError, match=problem):
+        compute(bad_frames[problem], make())
+
+
+def test_missing_model_folder_is_named_in_the_error(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        compute(GLASS, GlassClassifierModifier(model_path=str(tmp_path / "nowhere")))
+
+
+def test_a_model_folder_loads_once(model):
+    from ovito_glassml.modifiers.loading import cached_classifier
+
+    assert cached_classifier(str(model)) is cached_classifier(str(model))
+
+
+@pytest.fixture(scope="module")
+def cnn_model(tmp_path_factory):
+    """The paper's CNN, untrained, saved as a model folder: enough to prove the CNN path."""
+    from ovito_glassml.models.cnn import build_cnn, save_cnn_weights
+    from ovito_glassml.models.store import save_model
+
+    folder = tmp_path_factory.mktemp("cnn")
+    save_cnn_weights(build_cnn(), folder)
+    return save_model(folder, "cnn", {"dropout": 0.0}, weights={}, features="image")
+
+
+def test_classifier_reads_a_cnn_model_folder_too(cnn_model):
+    data = compute(GLASS, GlassClassifierModifier(model_path=str(cnn_model)))
+    assert 0.0 <= data.attributes["GlassProbability"] <= 1.0
+    assert "GlassProbability.WholeFrame" not in data.attributes  # a D-MPNN-only reading
+
+
+def test_attention_refuses_a_model_without_attention(cnn_model):
+    with pytest.raises(ValueError, match="no edge self-attention"):
+        compute(GLASS, AttentionModifier(model_path=str(cnn_model)))
