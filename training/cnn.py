@@ -159,13 +159,13 @@ def _tabulated_schedule_class():
 
 # ----------------------------------------------------------------------------- training
 
-def compile_cnn(model, steps_per_epoch: int, epochs: int, epsilon: float = 1e-7, **rates):
+def compile_cnn(model, steps_per_epoch: int, epochs: int, **rates):
     """Attach Adam with the paper's schedule and the cross-entropy loss on the two logits."""
     import keras
 
     schedule = paper_learning_rate(steps_per_epoch, epochs, **rates)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule, epsilon=epsilon),
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return model
@@ -183,9 +183,8 @@ def predict_logits(model, dataset: PackedDataset, batch_size: int = 32) -> np.nd
 def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             dropout: float = DEFAULT_DROPOUT, batch_size: int = DEFAULT_BATCH_SIZE,
             epochs: int = DEFAULT_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
-            peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR, epsilon: float = 1e-7,
-            checkpoint_dir: str | Path | None = None,
-            resume: bool = False, stop_after: int | None = None, log=print):
+            peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR,
+            checkpoint_dir: str | Path | None = None, resume: bool = False, stop_after: int | None = None, log=print):
     """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
 
     Parameters
@@ -194,6 +193,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
     train_indices, validation_indices : configuration indices; validation gives a per-epoch AUC.
     dropout, batch_size, epochs, seed : the hyperparameters and the seed of weights, order
         and augmentation.
+    initial_lr, peak_lr, final_lr : the schedule's rates (paper: 1e-4, 1e-3, 1e-4).
     checkpoint_dir : if given, the model and optimiser are saved there after every epoch.
     resume : continue from the checkpoint in ``checkpoint_dir`` (which must match these settings).
     stop_after : stop after this many epochs in all (the run can be resumed later).
@@ -227,7 +227,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         log(f"resuming after epoch {start_epoch} of {epochs} from {checkpoint_dir}")
     else:
         keras.utils.set_random_seed(int(seed))
-        model = compile_cnn(build_cnn(dropout), steps_per_epoch, epochs, epsilon, **rates)
+        model = compile_cnn(build_cnn(dropout), steps_per_epoch, epochs, **rates)
 
     validation = None
     if validation_indices is not None and len(np.unique(labels[validation_indices])) == 2:
@@ -238,8 +238,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         began = time.perf_counter()
         order, seeds = epoch_plan(train_indices, seed, epoch)
         fit = model.fit(image_pipeline(dataset, order, seeds, batch_size), epochs=epoch + 1,
-                        initial_epoch=epoch, verbose=0, shuffle=False,
-                        callbacks=[progress])
+                        initial_epoch=epoch, verbose=0, shuffle=False, callbacks=[progress])
         seconds = time.perf_counter() - began
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
                   "accuracy": float(fit.history["accuracy"][-1]),

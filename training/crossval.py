@@ -27,6 +27,8 @@ training continues from its epoch checkpoint.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import platform
 import shlex
@@ -34,8 +36,6 @@ import shutil
 import socket
 import sys
 import time
-import hashlib
-import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -196,7 +196,8 @@ def provenance(started: float, command: str | None = None) -> dict:
             "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
             "cpu_count": os.cpu_count(), "platform": platform.platform(),
-            "torch": torch.__version__, "cuda": torch.cuda.is_available(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(),
             "ovito_glassml": __version__}
 
 
@@ -425,6 +426,11 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
                   "test_runs": np.unique(runs[fold.outer_test], axis=0).tolist(),
                   "wall_seconds": round(time.time() - fold_started, 1)}
         write_json_atomic(result_path, result)
+        if model == "dmpnn":
+            from .dmpnn import CHECKPOINT_NAME
+
+            # the optimiser state is only for resuming the final training, which is now done
+            (model_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
         fold_results.append(result)
         log(f"fold {fold.fold + 1}: outer test AUC {test['auc']:.4f}, accuracy {test['accuracy']:.3f}")
 

@@ -309,7 +309,9 @@ def _section_compute(groups, base: Path) -> list[str]:
             prov = data.get("provenance", {})
             seconds = prov.get("wall_seconds")
             wall = "–" if seconds is None else (f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s")
-            machine = f"{prov.get('cpu_count', '?')} CPUs" + (", CUDA" if prov.get("cuda") else "")
+            machine = f"{prov.get('cpu_count', '?')} CPUs" + (
+                f", {prov['torch_threads']} torch thread(s)" if "torch_threads" in prov else "") + (
+                ", CUDA" if prov.get("cuda") else "")
             lines.append(f"| `{_rel(path, base)}` | `{prov.get('command', '?')}` | {wall} | {machine} |")
     return lines + [""]
 
@@ -368,6 +370,7 @@ def _plot_auc(table: dict, path: Path) -> None:
         ax.bar(x + offset, mean, 0.4, yerr=std, capsize=3, label=MODEL_NAMES[model])
     ax.axhline(PAPER["auc_threshold"], color="k", ls="--", lw=1, label="paper: > 0.98")
     ax.set_xticks(x, [str(n) for n in numbers])
+    ax.set_xlim(-0.6, len(numbers) - 0.4)
     ax.set_xlabel("dataset")
     ax.set_ylabel("AUC (mean ± std over folds)")
     ax.set_ylim(0, 1.05)
