@@ -5,6 +5,11 @@
 and renders the view from above to a PNG. OVITO's OpenGL renderer runs without a display here
 (offscreen, through Vulkan/Mesa); Tachyon, a CPU ray tracer, is the fallback and the choice for
 print-quality pictures.
+
+OVITO's renderer and TensorFlow do not share a process: rendering after TensorFlow is loaded
+crashes (segmentation fault), and loading TensorFlow after rendering makes the interpreter hang
+at exit (OVITO 3.17, TensorFlow 2.21). :func:`render_pipeline` refuses the first case with an
+error; render in a process that does not use the CNN.
 """
 
 from __future__ import annotations
@@ -21,10 +26,16 @@ def render_pipeline(pipeline, path, *, frame: int = 0, size=(800, 800), renderer
 
     The pipeline is added to OVITO's scene for the rendering and removed afterwards.
     """
+    import sys
+
     from ovito.vis import OpenGLRenderer, TachyonRenderer, Viewport
 
     from .fileio import atomic_path
 
+    if "tensorflow" in sys.modules:
+        raise RuntimeError("TensorFlow is loaded in this process, and OVITO's renderer crashes "
+                           "beside it; render the picture in a separate process (one that does "
+                           "not load a CNN model)")
     if renderer not in RENDERERS:
         raise InputError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
     engine = OpenGLRenderer() if renderer == "opengl" else TachyonRenderer(ambient_occlusion=False)

@@ -140,3 +140,19 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     assert "three-dimensional" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_metrics_cli_takes_the_temperature_from_a_dump_column(tmp_path):
+    """One multi-frame LAMMPS dump whose per-atom column v_T carries the thermostat temperature."""
+    from ovito_glassml.configuration import read_dump
+
+    trajectory = tmp_path / "cooling.lammpstrj"
+    seed1 = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed1"
+    for step, temperature in enumerate([1.99, 0.44, 0.05]):
+        config = read_dump(seed1 / f"T{temperature}.dump")
+        write_dump(trajectory, config.positions, config.types, config.box, timestep=1000 * step,
+                   extra={"v_T": np.full(config.n_particles, temperature)}, append=step > 0)
+    assert main(["metrics", str(trajectory), "--out", str(tmp_path / "out")]) == 0
+    rows = read_table(tmp_path / "out" / "frames.csv")
+    assert [float(r["temperature"]) for r in rows] == pytest.approx([1.99, 0.44, 0.05])
+    assert [int(r["timestep"]) for r in rows] == [0, 1000, 2000]

@@ -1,5 +1,8 @@
 """The OVITO modifiers in real OVITO pipelines on real dumps."""
 
+import os
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -142,12 +145,20 @@ def test_attention_bond_width_follows_attention(attention):
     assert "Color" in bonds
 
 
+RENDER = """
+import sys
+from ovito_glassml.render import render_attention
+render_attention(sys.argv[1], sys.argv[2], model_path=sys.argv[3], size=(240, 240))
+"""
+
+
 def test_attention_picture_renders_headless_to_png(model, tmp_path):
+    # a fresh process: OVITO's renderer cannot share one with TensorFlow (the CNN test loads it)
     from PIL import Image
 
-    from ovito_glassml.render import render_attention
-
-    path, _ = render_attention(GLASS, tmp_path / "glass.png", model_path=str(model), size=(240, 240))
+    path = tmp_path / "glass.png"
+    subprocess.run([sys.executable, "-c", RENDER, str(GLASS), str(path), str(model)], check=True,
+                   env={**os.environ, "DISPLAY": ""})
     image = np.asarray(Image.open(path).convert("RGB"))
     assert image.shape == (240, 240, 3)
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 10  # particles and bonds, not blank
@@ -213,3 +224,11 @@ def test_classifier_reads_a_cnn_model_folder_too(cnn_model):
 def test_attention_refuses_a_model_without_attention(cnn_model):
     with pytest.raises(ValueError, match="no edge self-attention"):
         compute(GLASS, AttentionModifier(model_path=str(cnn_model)))
+
+
+def test_rendering_beside_tensorflow_is_refused_not_crashed(cnn_model, tmp_path):
+    from ovito_glassml.render import render_pipeline
+
+    assert "tensorflow" in sys.modules  # loaded by the CNN model fixture
+    with pytest.raises(RuntimeError, match="separate process"):
+        render_pipeline(import_file(str(GLASS)), tmp_path / "x.png")

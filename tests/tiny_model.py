@@ -62,17 +62,26 @@ def session_model_folder(tmp_path_factory):
     return folder
 
 
-def write_dump(path, positions, types, box, *, z=None, with_types=True, timestep=0):
-    """A LAMMPS text dump (``id type x y [z]``) of one frame, for hand-made test frames."""
+def write_dump(path, positions, types, box, *, z=None, with_types=True, timestep=0, extra=None,
+               append=False):
+    """A LAMMPS text dump (``id type x y [z] [extra...]``) of one frame, for hand-made frames.
+
+    ``extra`` maps further column names to per-particle values; ``append`` adds the frame to an
+    existing file (a multi-frame trajectory).
+    """
     positions = np.asarray(positions, dtype=float)
     n = len(positions)
+    extra = dict(extra or {})
+    ints = ["id"] + (["type"] if with_types else [])
+    floats = ["x", "y"] + (["z"] if z is not None else []) + list(extra)
     columns = [np.arange(1, n + 1)] + ([np.asarray(types)] if with_types else [])
     columns += [positions[:, 0], positions[:, 1]] + ([np.asarray(z)] if z is not None else [])
-    names = ["id"] + (["type"] if with_types else []) + ["x", "y"] + (["z"] if z is not None else [])
+    columns += [np.asarray(v, dtype=float) for v in extra.values()]
     zlo, zhi = (-0.5, 0.5) if z is None else (0.0, float(box[0]))
     header = "\n".join(["ITEM: TIMESTEP", str(timestep), "ITEM: NUMBER OF ATOMS", str(n),
                         "ITEM: BOX BOUNDS pp pp pp", f"0 {box[0]}", f"0 {box[1]}", f"{zlo} {zhi}",
-                        "ITEM: ATOMS " + " ".join(names)])
-    fmt = ["%d"] * (2 if with_types else 1) + ["%.6f"] * (len(names) - (2 if with_types else 1))
-    np.savetxt(path, np.column_stack(columns), fmt=fmt, header=header, comments="")
+                        "ITEM: ATOMS " + " ".join(ints + floats)])
+    with open(path, "a" if append else "w") as fh:
+        np.savetxt(fh, np.column_stack(columns), fmt=["%d"] * len(ints) + ["%.6f"] * len(floats),
+                   header=header, comments="")
     return Path(path)

@@ -32,10 +32,10 @@ import numpy as np
 
 from ovito_glassml.datasets import PackedDataset, load_dataset, split_by_run
 from ovito_glassml.errors import InputError
-from ovito_glassml.fileio import atomic_path, write_json_atomic
+from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.images import IMAGE_SIZE, render_image, render_images
 from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, build_cnn, glass_probability_of_logits,
-                                      save_cnn_weights)
+                                      save_cnn_weights, save_keras_atomic)
 from ovito_glassml.models.store import save_model
 from .evaluate import classification_scores
 from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, learning_rate
@@ -237,6 +237,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
     for epoch in range(start_epoch, last_epoch):
         began = time.perf_counter()
         order, seeds = epoch_plan(train_indices, seed, epoch)
+        _reseed_dropout(model, seed, epoch)
         fit = model.fit(image_pipeline(dataset, order, seeds, batch_size), epochs=epoch + 1,
                         initial_epoch=epoch, verbose=0, shuffle=False, callbacks=[progress])
         seconds = time.perf_counter() - began
@@ -254,6 +255,18 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             _save_checkpoint(checkpoint_dir, model, settings, epoch + 1, history)
     progress.close()
     return model, history
+
+
+def _reseed_dropout(model, seed: int, epoch: int) -> None:
+    """Start the dropout masks of ``epoch`` from ``(seed, epoch)``.
+
+    A ``.keras`` checkpoint does not bring back the dropout layer's random state, so without this
+    a resumed run would draw other masks than an uninterrupted one.
+    """
+    for layer in model.layers:
+        generator = getattr(layer, "seed_generator", None)
+        if generator is not None:
+            generator.state.assign(np.array([seed, epoch], dtype=generator.state.dtype))
 
 
 def _epoch_line(record: dict, epochs: int) -> str:
@@ -293,14 +306,7 @@ def _batch_progress(steps_per_epoch: int):
 
 def _save_checkpoint(folder: Path, model, settings: dict, epochs_done: int, history: list) -> None:
     """Model + optimiser state, then the state file that names the finished epoch."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_path(folder / CHECKPOINT_MODEL) as tmp:
-        keras_tmp = tmp.with_suffix(".keras")   # Keras insists on the extension
-        try:
-            model.save(keras_tmp)
-            keras_tmp.replace(tmp)
-        finally:
-            keras_tmp.unlink(missing_ok=True)
+    save_keras_atomic(model, folder / CHECKPOINT_MODEL)
     write_json_atomic(folder / CHECKPOINT_STATE,
                       {"settings": settings, "epochs_done": epochs_done, "history": history})
 

@@ -15,19 +15,21 @@ def register(sub) -> None:
                     "'run/T*.dump') or a `glassml simulate` manifest.csv. Writes OUT/frames.csv "
                     "and one plot per column against temperature (if the input carries it) or "
                     "frame.")
-    p.add_argument("trajectory", metavar="TRAJ", help="trajectory file, quoted file pattern, or manifest.csv")
+    p.add_argument("trajectory", metavar="TRAJ",
+                   help="trajectory file, quoted file pattern, or manifest.csv")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", default="", help="model folder (default: the model shipped in the package)")
+    p.add_argument("--model", default="",
+                   help="model folder (default: the model shipped in the package)")
     p.add_argument("--cutoff", type=float, default=None,
-                   help="high-attention cutoff on the relative attention (default: the modifier's, 2)")
+                   help="high-attention cutoff on the relative attention (default: 2)")
     p.add_argument("--no-attention", action="store_true", help="skip the attention-graph counts")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is faster on a busy machine)")
+                   help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     p.set_defaults(func=run)
 
 
-#: frames.csv columns from the pipeline's global attributes, in table order.
 def _columns(kind: str, attention: bool) -> dict[str, str]:
+    """frames.csv column -> the pipeline's global attribute holding it, in table order."""
     from ..metrics import METRIC_NAMES
     from ..modifiers.attention import ATTENTION_ATTRIBUTES
     from ..modifiers.classifier import PROBABILITY_ATTRIBUTE, WHOLE_FRAME_ATTRIBUTE

@@ -14,7 +14,8 @@ def register(sub) -> None:
                     "such as 'run/T*.dump' - quote it) or a `glassml simulate` manifest.csv. "
                     "Writes OUT/frames.csv and one plot per metric against temperature (if the "
                     "input carries it) or frame.")
-    p.add_argument("trajectory", metavar="TRAJ", help="trajectory file, quoted file pattern, or manifest.csv")
+    p.add_argument("trajectory", metavar="TRAJ",
+                   help="trajectory file, quoted file pattern, or manifest.csv")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--num-neighbors", type=int, default=2,
                    help="nearest neighbours joined to each B particle (paper: 2)")

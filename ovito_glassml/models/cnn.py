@@ -162,15 +162,20 @@ def save_cnn_weights(model, folder: str | Path) -> Path:
     The network is rebuilt from :func:`build_cnn` and given the weights, so the file holds only
     built-in Keras layers and loads under ``safe_mode=True`` with no custom objects.
     """
-    from ..fileio import atomic_path
-
     clean = build_cnn(dropout=_dropout_of(model))
     clean.set_weights(model.get_weights())
-    path = Path(folder) / WEIGHTS_FILE
+    return save_keras_atomic(clean, Path(folder) / WEIGHTS_FILE)
+
+
+def save_keras_atomic(model, path: str | Path) -> Path:
+    """``model.save(path)`` so that a reader never sees a half-written ``.keras`` file."""
+    from ..fileio import atomic_path
+
+    path = Path(path)
     with atomic_path(path) as tmp:
         keras_tmp = tmp.with_suffix(".keras")   # Keras insists on the extension
         try:
-            clean.save(keras_tmp)
+            model.save(keras_tmp)
             keras_tmp.replace(tmp)
         finally:
             keras_tmp.unlink(missing_ok=True)

@@ -108,6 +108,8 @@ class AttentionModifier(ModifierInterface):
         if self.color_bonds and keep.any():
             from ovito.modifiers import ColorCodingModifier
 
+            # the 99th percentile, not the maximum: one outlier would darken every other bond
+            top_colour = float(np.percentile(relative, 99))
             data.apply(ColorCodingModifier(property="Relative Attention", operate_on="bonds",
-                                           start_value=0.0, end_value=float(np.percentile(relative, 99)),
+                                           start_value=0.0, end_value=top_colour,
                                            gradient=ColorCodingModifier.Viridis()))

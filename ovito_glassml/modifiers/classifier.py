@@ -97,7 +97,8 @@ def tiled_window_probabilities(classifier, config, batch_size: int):
     graphs = [classifier.graph(config, origin) for origin in origins]
     probabilities = []
     for lo in range(0, len(graphs), batch_size):
-        yield f"Glass classifier: windows {lo + 1}-{min(lo + batch_size, len(graphs))} of {len(graphs)}"
+        hi = min(lo + batch_size, len(graphs))
+        yield f"Glass classifier: windows {lo + 1}-{hi} of {len(graphs)}"
         yield lo / len(graphs)
         probabilities.append(classifier.predict_graphs(graphs[lo:lo + batch_size], batch_size))
     windows = [g.particle_index.numpy() for g in graphs]
