@@ -30,7 +30,8 @@ import numpy as np
 
 from ovito_glassml.configuration import Configuration, read_dump
 from ovito_glassml.datasets import PackedDataset, load_dataset
-from ovito_glassml.images import BLUE, DIAMETERS, IMAGE_SIZE, ORANGE, WHITE, render_image, render_images
+from ovito_glassml.images import (BLUE, DIAMETERS, IMAGE_SIZE, ORANGE, WHITE, render_image,
+                                  render_images)
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_IMAGES_PER_CORE_SECOND = 300
@@ -91,7 +92,9 @@ def bench_rendering(frames: list[Configuration], renders: int) -> dict:
     config = frames[0]
     vectorised = rate(lambda: render_image(config), renders)
     batch = rate(lambda: render_images(frames), max(1, renders // len(frames)))
-    batch = {k: v * len(frames) if k.startswith("per") else v / len(frames) for k, v in batch.items()}
+    # one call renders len(frames) images
+    batch = {k: v * len(frames) if k.startswith("per") else v / len(frames)
+             for k, v in batch.items()}
     naive = rate(lambda: naive_pillow(config), max(3, renders // 20))
     png = rate(lambda: save_png(config, tmp), max(3, renders // 10))
     tmp.unlink(missing_ok=True)
@@ -108,7 +111,7 @@ def bench_rendering(frames: list[Configuration], renders: int) -> dict:
 
 
 def training_flops_per_sample() -> dict:
-    """Multiply-adds of the forward pass; a training step is ~3x (forward, two backward products)."""
+    """FLOPs of a forward pass and of a training step (~3x: forward, two backward products)."""
     conv1 = 241 * 241 * 6 * (10 * 10 * 3)
     conv2 = 237 * 237 * 16 * (5 * 5 * 6)
     dense = 16 * 237 * 237 * 80 + 80 * 2
@@ -174,20 +177,20 @@ def main(argv=None) -> int:
     frames, source = paper_frames()
     print(f"configuration: {source}", flush=True)
     rendering = bench_rendering(frames, args.renders)
-    v, b, naive = (rendering[k] for k in ("vectorised_images_per_s", "vectorised_batch_images_per_s",
-                                          "naive_pillow_images_per_s"))
-    print(f"rendering {rendering['particles']} particles, images per CPU-second (per wall second):\n"
-          f"  vectorised, one per call {v['per_cpu_second']:8.0f} ({v['per_wall_second']:.0f})\n"
-          f"  vectorised, batch of {len(frames)}   {b['per_cpu_second']:8.0f} ({b['per_wall_second']:.0f})\n"
-          f"  naive pillow loop        {naive['per_cpu_second']:8.0f} ({naive['per_wall_second']:.0f})\n"
-          f"  speed-up {rendering['speedup_vectorised_over_naive_cpu']:.1f}x; target "
+    rows = {"vectorised, one per call": rendering["vectorised_images_per_s"],
+            f"vectorised, batch of {len(frames)}": rendering["vectorised_batch_images_per_s"],
+            "naive pillow loop": rendering["naive_pillow_images_per_s"]}
+    print(f"rendering {rendering['particles']} particles, images per CPU-second (per wall second):")
+    for name, r in rows.items():
+        print(f"  {name:26s}{r['per_cpu_second']:6.0f} ({r['per_wall_second']:.0f})")
+    print(f"  speed-up {rendering['speedup_vectorised_over_naive_cpu']:.1f}x; target "
           f">= {TARGET_IMAGES_PER_CORE_SECOND}/core-s: "
           f"{'met' if rendering['meets_target'] else 'missed'}; PNG writes "
           f"{rendering['png_write_per_s']['per_cpu_second']:.0f}/CPU-s", flush=True)
     training = bench_training(frames, args.batch_size, args.batches)
-    print(f"training, batch {args.batch_size}: {training['ms_per_sample_on_the_fly']:.1f} ms/sample "
-          f"rendering on the fly, {training['ms_per_sample_cached']:.1f} ms/sample from cached "
-          f"images ({100 * training['on_the_fly_overhead']:+.0f}%); CPU time "
+    print(f"training, batch {args.batch_size}: {training['ms_per_sample_on_the_fly']:.1f} "
+          f"ms/sample rendering on the fly, {training['ms_per_sample_cached']:.1f} ms/sample "
+          f"from cached images ({100 * training['on_the_fly_overhead']:+.0f}%); CPU time "
           f"{training['cpu_ms_per_sample_cached']:.1f} ms/sample (all threads); "
           f"{training['train_gflop']:.2f} GFLOP/sample = "
           f"{training['achieved_gflop_per_s_cached']:.0f} GFLOP/s; target <= "

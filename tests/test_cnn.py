@@ -81,7 +81,8 @@ def test_learning_rate_at_epoch_boundaries_follows_the_paper():
     schedule = training.paper_learning_rate(steps_per_epoch, epochs)
     at = [float(schedule(epoch * steps_per_epoch)) for epoch in range(epochs + 1)]
     # 1e-4 rising linearly to 1e-3 over two epochs, then exponential decay to 1e-4 at the end
-    expected = [1e-4, 5.5e-4] + [1e-3 * 0.1 ** ((e - 2) / (epochs - 2)) for e in range(2, epochs + 1)]
+    decay = [1e-3 * 0.1 ** ((e - 2) / (epochs - 2)) for e in range(2, epochs + 1)]
+    expected = [1e-4, 5.5e-4] + decay
     np.testing.assert_allclose(at, expected, rtol=1e-6)
     assert float(schedule(3)) == pytest.approx(1e-4 + 9e-4 * 3 / 14, rel=1e-6)
     assert float(schedule(10_000)) == pytest.approx(1e-4, rel=1e-6)

@@ -1,10 +1,10 @@
-"""Training the paper's CNN (§2.3.2): images on the fly, dihedral augmentation, Adam, the LR schedule.
+"""Training the paper's CNN (§2.3.2): images on the fly, dihedral augmentation, Adam, LR schedule.
 
 ``glassml train cnn --data DATASET --out DIR`` calls :func:`register_arguments` and
 :func:`train_from_args`; :func:`fit_cnn` is the same training as a function.
 
 * Data: the training configurations (``--test-fraction`` holds whole runs out, ``split_by_run``,
-  and scores them after training). Images are rendered on the fly inside the ``tf.data`` pipeline: the
+  and scores them after training). Images are rendered on the fly in the ``tf.data`` pipeline: the
   vectorised rasteriser needs ~2-3 ms per 4320-particle image against ~100 ms per training
   sample on a CPU, so rendering costs a few percent and no memory, whereas a cache of the
   paper's 16,000 training images would take 3 GB (``benchmarks/bench_cnn.py`` measures both).
@@ -33,9 +33,10 @@ import numpy as np
 from ovito_glassml.datasets import PackedDataset, load_dataset, split_by_run
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
-from ovito_glassml.images import IMAGE_SIZE, render_image, render_images
-from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, build_cnn, glass_probability_of_logits,
-                                      save_cnn_weights, save_keras_atomic)
+from ovito_glassml.images import IMAGE_SIZE, render_image
+from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, CNNClassifier, build_cnn,
+                                      glass_probability_of_logits, save_cnn_weights,
+                                      save_keras_atomic)
 from ovito_glassml.models.store import save_model
 from .evaluate import classification_scores
 from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, learning_rate
@@ -171,20 +172,17 @@ def compile_cnn(model, steps_per_epoch: int, epochs: int, **rates):
     return model
 
 
-def predict_logits(model, dataset: PackedDataset, batch_size: int = 32) -> np.ndarray:
-    """The model's (liquid, glass) logits for every configuration of ``dataset`` (no augmentation)."""
-    out = [np.asarray(model(render_images(dataset.subset(np.arange(lo, min(lo + batch_size,
-                                                                           len(dataset))))),
-                            training=False))
-           for lo in range(0, len(dataset), batch_size)]
-    return np.concatenate(out)
+def predict_logits(model, dataset: PackedDataset) -> np.ndarray:
+    """(liquid, glass) logits for every configuration of ``dataset``, without augmentation."""
+    return CNNClassifier(model, {}).configuration_logits(dataset)
 
 
 def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             dropout: float = DEFAULT_DROPOUT, batch_size: int = DEFAULT_BATCH_SIZE,
             epochs: int = DEFAULT_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
             peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR,
-            checkpoint_dir: str | Path | None = None, resume: bool = False, stop_after: int | None = None, log=print):
+            checkpoint_dir: str | Path | None = None, resume: bool = False,
+            stop_after: int | None = None, log=print):
     """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
 
     Parameters
@@ -335,7 +333,8 @@ def register_arguments(parser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="model folder to write (holds checkpoint/ while training)")
     parser.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT,
-                        help=f"dropout after the 80-neuron layer (paper 0-0.5; default {DEFAULT_DROPOUT})")
+                        help="dropout after the 80-neuron layer "
+                             f"(paper 0-0.5; default {DEFAULT_DROPOUT})")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help=f"images per batch (paper 10-100; default {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
@@ -354,7 +353,7 @@ def register_arguments(parser) -> None:
 
 
 def train_from_args(args) -> int:
-    """Run ``glassml train cnn``: check the input, train, write the model folder, score held-out runs."""
+    """``glassml train cnn``: check the input, train, write the folder, score held-out runs."""
     out = Path(args.out)
     if not 0.0 <= args.dropout < 1.0:
         raise InputError(f"--dropout must be in [0, 1), got {args.dropout}")

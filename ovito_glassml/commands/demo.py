@@ -18,14 +18,34 @@ def run(args) -> int:
     from ..cli import main as glassml
 
     out = Path(args.out)
+    manifest = out / "simulation" / "manifest.csv"
     steps = [
         ["simulate", "--preset", "demo", "--seeds", args.seeds, "--out", str(out / "simulation")],
-        ["tg", str(out / "simulation" / "manifest.csv"), "--out", str(out / "tg")],
+        ["tg", str(manifest), "--out", str(out / "tg")],
+        ["classify", str(manifest), "--out", str(out / "classify"), "--threads", "1"],
+        ["metrics-vs-t", str(out / "classify" / "frames.csv"), "--tg", str(out / "tg" / "tg.json"),
+         "--out", str(out / "metrics_vs_t")],
     ]
     for step in steps:
         print("glassml " + " ".join(step), flush=True)
         code = glassml(step)
         if code:
             return code
+    _render_liquid_and_glass(manifest, out / "attention")
     print(f"demo finished: see {out}")
     return 0
+
+
+def _render_liquid_and_glass(manifest: Path, out: Path) -> None:
+    """The paper's Fig. 8 for the hottest and the coldest frame of the first run."""
+    from ..datasets import read_manifest
+    from ..render import render_attention
+
+    rows = read_manifest(manifest)
+    first = [r for r in rows if r["seed"] == rows[0]["seed"]]
+    out.mkdir(parents=True, exist_ok=True)
+    for name, row in (("liquid", max(first, key=lambda r: r["temperature"])),
+                      ("glass", min(first, key=lambda r: r["temperature"]))):
+        path = out / f"{name}_T{row['temperature']:g}.png"
+        _, attributes = render_attention(str(row["path"]), str(path))
+        print(f"{name} frame at T={row['temperature']:g} -> {path}")

@@ -82,7 +82,7 @@ def build_cnn(dropout: float = 0.0):
 
 
 def check_images(images) -> np.ndarray:
-    """``images`` as a ``(n, 250, 250, 3)`` array, or an :class:`InputError` saying what is wrong."""
+    """``images`` as a ``(n, 250, 250, 3)`` array, or an :class:`InputError` saying what's wrong."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[None]
@@ -120,9 +120,13 @@ class CNNClassifier:
         """Probability of the glass class for each configuration, ``(n,)`` float64.
 
         ``configs`` is one :class:`~ovito_glassml.configuration.Configuration`, a sequence of
-        them, or a :class:`~ovito_glassml.datasets.PackedDataset`. Images are rendered in chunks
-        so that memory stays small for any number of configurations.
+        them, or a :class:`~ovito_glassml.datasets.PackedDataset`.
         """
+        return glass_probability_of_logits(self.configuration_logits(configs))
+
+    def configuration_logits(self, configs) -> np.ndarray:
+        """(liquid, glass) logits per configuration; images are rendered a chunk at a time, so
+        memory stays small for any number of configurations."""
         if hasattr(configs, "positions") and not hasattr(configs, "offsets"):
             configs = [configs]                     # a single Configuration
         n = len(configs)
@@ -133,8 +137,7 @@ class CNNClassifier:
                       for lo in range(0, n, PREDICT_CHUNK))
         else:
             chunks = (configs[lo:lo + PREDICT_CHUNK] for lo in range(0, n, PREDICT_CHUNK))
-        return np.concatenate([self.image_glass_probability(render_images(chunk))
-                               for chunk in chunks])
+        return np.concatenate([self.logits(render_images(chunk)) for chunk in chunks])
 
     def image_glass_probability(self, images) -> np.ndarray:
         """Probability of the glass class for ready-made ``(n, 250, 250, 3)`` images."""
