@@ -144,8 +144,11 @@ def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path:
     if (final / "run.csv").exists():
         return final
     partial_root = Path(outdir) / ".partial"
+    # leftovers of an interrupted attempt at this same run; other runs' folders are left alone,
+    # since another campaign may be writing them right now
+    for stale in partial_root.glob(f"tcool{config.t_cool}_seed{seed}_*"):
+        shutil.rmtree(stale, ignore_errors=True)
     partial = partial_root / f"tcool{config.t_cool}_seed{seed}_{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
 
     from ._lammps import lammps_module
@@ -228,7 +231,6 @@ class Campaign:
         self.config.validate()
         self.outdir = Path(self.outdir)
         self.outdir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.outdir / ".partial", ignore_errors=True)  # leftovers of a killed run
         pending = self.pending_seeds()
         from tqdm.auto import tqdm
 

@@ -191,3 +191,21 @@ def test_bad_dumps_and_manifests_fail_clearly_and_write_nothing(campaign, tmp_pa
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists() or not list(out.glob("*.npz"))
+
+
+def test_two_campaigns_can_share_an_output_folder(tmp_path):
+    """A second campaign started in the same folder leaves the first one's runs in flight alone."""
+    out = tmp_path / "shared"
+    first = subprocess.Popen([sys.executable, "-m", "ovito_glassml", "simulate", "--out", str(out),
+                              "--preset", "small", "--seeds", "41-42", "--processes", "1", "--no-progress"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob(".partial/*seed41_*")):
+        time.sleep(0.02)
+    second = glassml("simulate", "--out", str(out), "--preset", "small", "--seeds", "43",
+                     "--t-cool", "3000", "--no-progress")
+    assert second.returncode == 0, second.stderr
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    rows = read_manifest(out / "manifest.csv")
+    assert {(r["seed"], r["t_cool"]) for r in rows} == {(41, 4000), (42, 4000), (43, 3000)}
