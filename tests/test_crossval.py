@@ -90,10 +90,19 @@ def test_search_killed_mid_run_resumes_to_the_same_number_of_trials(tmp_path):
     script = f"""
 import sys
 sys.path.insert(0, {str(ROOT / 'tests')!r})
+import time
 from test_crossval import TINY_SPACE, tiny_objective
 from ovito_glassml.training.search import run_search
-run_search(tiny_objective({str(tmp_path / 'trials')!r}), TINY_SPACE, {str(log_path)!r}, 3,
-           seed=0, startup_trials=1)
+objective = tiny_objective({str(tmp_path / 'trials')!r})
+calls = []
+def stalls_after_the_first_trial(params):
+    # tiny trials take a fraction of a second: without this the search may finish all three
+    # before the parent sees the first one and kills it
+    if calls:
+        time.sleep(600)
+    calls.append(params)
+    return objective(params)
+run_search(stalls_after_the_first_trial, TINY_SPACE, {str(log_path)!r}, 3, seed=0, startup_trials=1)
 """
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
@@ -139,6 +148,26 @@ def test_small_preset_keeps_the_paper_protocol_shape():
     assert (small.folds, small.test_fraction, small.inner_fractions) == (3, 0.2, (0.8, 0.1, 0.1))
     assert paper.dmpnn_space["hidden_size"].values()[::7] == [300, 1000, 1700, 2400]
     assert paper.dmpnn_space["window_length"].values() == [0.1, 0.15, 0.2, 0.25, 0.3]
+
+
+def test_protocol_changes_list_every_reduction_from_the_paper_protocol():
+    from dataclasses import replace
+
+    from ovito_glassml.training.crossval import protocol_changes
+    from ovito_glassml.training.search import space_to_json, space_with
+
+    paper = PRESETS["paper"]
+    assert protocol_changes("dmpnn", paper.as_dict(), space_to_json(paper.dmpnn_space)) == []
+    reduced = replace(paper, iterations=3, epochs=15, final_epochs=15)
+    space = space_with(paper.dmpnn_space, ["hidden_size=300:600:100", "num_neighbors=2"])
+    changes = protocol_changes("dmpnn", reduced.as_dict(), space_to_json(space))
+    assert changes == ["TPE trials per fold: 3 (paper preset: 15)",
+                       "epochs per trial: 15 (paper preset: 10)",
+                       "epochs of the retraining on the outer train set: 15 (paper preset: 10)",
+                       "all 3 trials are random start-up draws (TPE models the results only "
+                       "after 5): a random search",
+                       "num_neighbors: 2 (paper Table 2: 1..5 step 1)",
+                       "hidden_size: 300..600 step 100 (paper Table 2: 300..2400 step 100)"]
 
 
 def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp_path):

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ovito_glassml import __version__
-from ovito_glassml.datasets import GLASS, PackedDataset, load_dataset
+from ovito_glassml.datasets import GLASS, PackedDataset, load_dataset, split_by_seed
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
 
@@ -130,37 +130,11 @@ class NestedFold:
         return np.sort(np.concatenate([self.inner_train, self.inner_validation, self.inner_test]))
 
 
-def split_runs(run_ids, fractions, rng=0) -> list[np.ndarray]:
-    """:func:`ovito_glassml.datasets.split_by_seed`, but no part with a positive fraction is empty.
-
-    The same permutation of the runs and the same rounded boundaries as ``split_by_seed`` (so a
-    split that has no empty part is identical to it); a part that rounding leaves empty takes one
-    run from the largest part. This matters for small groups: 80/10/10 of 6 runs rounds to 5/0/1,
-    which is what dataset 6's glass-only and liquid-only groups give with 8 runs each.
-    """
-    run_ids = np.asarray(run_ids)
-    fractions = np.asarray(fractions, dtype=float)
-    if np.any(fractions < 0) or not np.isclose(fractions.sum(), 1.0):
-        raise InputError(f"split fractions must be non-negative and sum to 1, got {fractions}")
-    unique = np.unique(run_ids)
-    if len(unique) < len(fractions):
-        raise InputError(f"{len(unique)} runs are too few to fill {len(fractions)} seed-disjoint "
-                         "parts; simulate more seeds")
-    order = np.random.default_rng(rng).permutation(unique)
-    bounds = np.round(np.cumsum(fractions) * len(unique)).astype(int)
-    counts = np.diff(bounds, prepend=0)
-    for empty in np.flatnonzero((counts == 0) & (fractions > 0)):
-        counts[np.argmax(counts)] -= 1
-        counts[empty] += 1
-    groups = np.split(order, np.cumsum(counts)[:-1])
-    return [np.flatnonzero(np.isin(run_ids, g)) for g in groups]
-
-
 def grouped_stratified_split(run_ids, labels, fractions, rng=0) -> list[np.ndarray]:
     """Split configuration indices into parts that share no run, each part holding both classes.
 
     Runs are grouped by content (glass only, liquid only, both classes) and every group is split
-    with :func:`split_runs` using ``fractions`` (of runs).
+    with :func:`~ovito_glassml.datasets.split_by_seed` using ``fractions`` (of runs).
     """
     run_ids = np.asarray(run_ids)
     labels = np.asarray(labels)
@@ -170,7 +144,7 @@ def grouped_stratified_split(run_ids, labels, fractions, rng=0) -> list[np.ndarr
     parts: list[list[np.ndarray]] = [[] for _ in fractions]
     for s in np.unique(stratum):        # at most three groups
         members = np.flatnonzero(stratum == s)
-        pieces = split_runs(run_ids[members], fractions, rng=[*np.atleast_1d(rng), int(s)])
+        pieces = split_by_seed(run_ids[members], fractions, rng=[*np.atleast_1d(rng), int(s)])
         for part, piece in zip(parts, pieces):
             part.append(members[piece])
     return [np.sort(np.concatenate(p)) for p in parts]
@@ -511,6 +485,9 @@ def protocol_changes(model: str, preset: dict, space: dict) -> list[str]:
             continue
         if json.loads(json.dumps(ours)) != json.loads(json.dumps(theirs)):
             out.append(f"{what}: {ours} (paper preset: {theirs})")
+    if preset.get("iterations", 0) <= preset.get("startup_trials", 0):
+        out.append(f"all {preset['iterations']} trials are random start-up draws (TPE models the "
+                   f"results only after {preset['startup_trials']}): a random search")
     paper_space = space_to_json(PRESETS["paper"].space(model))
     for name, grid in space.items():
         theirs = paper_space.get(name)
