@@ -196,3 +196,78 @@ def split_by_seed(seeds, fractions, rng=0) -> list[np.ndarray]:
         counts[empty] += 1
     groups = np.split(order, np.cumsum(counts)[:-1])
     return [np.flatnonzero(np.isin(seeds, g)) for g in groups]
+
+
+#: Liquid temperature of datasets 1-5 (glass always at 0.05, slow cooling; paper Fig. 1b).
+LIQUID_TEMPERATURES = {1: 1.99, 2: 1.76, 3: 0.96, 4: 0.55, 5: 0.44}
+GLASS_TEMPERATURE = 0.05
+
+
+def _rows_at(rows: list[dict], temperature: float) -> list[dict]:
+    return [r for r in rows if abs(r["temperature"] - temperature) < 1e-6]
+
+
+def _balanced(glass: list[dict], liquid: list[dict], rng) -> tuple[list[dict], list[dict]]:
+    """Equal class sizes, dropping whole random rows from the larger class."""
+    n = min(len(glass), len(liquid))
+    pick = lambda rows: [rows[i] for i in sorted(rng.choice(len(rows), n, replace=False))]
+    return pick(glass), pick(liquid)
+
+
+def matched_liquid_temperature(slow_rows: list[dict], fast_rows: list[dict]) -> float:
+    """The slow-cooling temperature whose mean E_IS is closest to the fast-cooled glass's.
+
+    This is how the paper's dataset 6 pairs glass and liquid at the same mean inherent-structure
+    energy (paper Fig. 1a); only temperatures above the glass temperature are candidates.
+    """
+    target = np.mean([r["e_is"] for r in _rows_at(fast_rows, GLASS_TEMPERATURE)])
+    temps = sorted({r["temperature"] for r in slow_rows if r["temperature"] > GLASS_TEMPERATURE + 1e-6})
+    if not temps:
+        raise InputError("the slow-cooling manifest has no liquid temperatures for dataset 6")
+    means = [np.mean([r["e_is"] for r in _rows_at(slow_rows, t)]) for t in temps]
+    return float(temps[int(np.argmin(np.abs(np.array(means) - target)))])
+
+
+def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6),
+                   rng=0) -> dict[int, PackedDataset]:
+    """Datasets 1-6 of the paper from cooling-campaign manifests.
+
+    Datasets 1-5: glass at T=0.05 vs liquid at 1.99, 1.76, 0.96, 0.55, 0.44, all from
+    ``slow_manifest``. Dataset 6 (needs ``fast_manifest``): fast-cooled glass at 0.05 vs the
+    slow-cooled liquid at the temperature of matching mean E_IS. Classes are balanced.
+    """
+    rng = np.random.default_rng(rng)
+    slow = read_manifest(slow_manifest)
+    fast = read_manifest(fast_manifest) if fast_manifest is not None else None
+    out: dict[int, PackedDataset] = {}
+    for number in numbers:
+        if number in LIQUID_TEMPERATURES:
+            glass_rows = _rows_at(slow, GLASS_TEMPERATURE)
+            liquid_t = LIQUID_TEMPERATURES[number]
+            liquid_rows = _rows_at(slow, liquid_t)
+            source = {"glass": str(slow_manifest), "liquid": str(slow_manifest)}
+        elif number == 6:
+            if fast is None:
+                raise InputError("dataset 6 needs a fast-cooling manifest (--fast MANIFEST)")
+            glass_rows = _rows_at(fast, GLASS_TEMPERATURE)
+            liquid_t = matched_liquid_temperature(slow, fast)
+            liquid_rows = _rows_at(slow, liquid_t)
+            source = {"glass": str(fast_manifest), "liquid": str(slow_manifest)}
+        else:
+            raise InputError(f"there is no dataset {number}; the paper's datasets are 1-6")
+        if not glass_rows or not liquid_rows:
+            raise InputError(
+                f"dataset {number} needs configurations at T={GLASS_TEMPERATURE} and T={liquid_t}; "
+                "simulate with those temperatures in --temperatures")
+        glass_rows, liquid_rows = _balanced(glass_rows, liquid_rows, rng)
+        rows = glass_rows + liquid_rows
+        for r in glass_rows:
+            r["label"] = "glass"
+        for r in liquid_rows:
+            r["label"] = "liquid"
+        ds = dataset_from_manifest(slow_manifest, rows=[dict(r) for r in rows])
+        ds.meta = {"dataset": number, "glass_temperature": GLASS_TEMPERATURE,
+                   "liquid_temperature": liquid_t, "source": source,
+                   "n_glass": len(glass_rows), "n_liquid": len(liquid_rows)}
+        out[number] = ds
+    return out
