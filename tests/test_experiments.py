@@ -168,3 +168,25 @@ def test_cross_dataset_testing_skips_configurations_from_runs_the_model_trained_
     assert len(left) == len(ds) - 3
     pairs = set(zip(left.t_cool.tolist(), left.seed.tolist()))
     assert not pairs & {tuple(p) for p in seen}
+
+
+def test_report_shows_the_larger_particle_scale_when_a_dataset_has_two_crossvals(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+    from ovito_glassml.training.crossval import PRESETS
+    from ovito_glassml.training.search import space_to_json
+
+    def crossval(auc, configurations, particles):
+        return {"kind": "crossval", "model": "dmpnn", "dataset": f"dataset6_{particles}.npz",
+                "dataset_number": 6, "auc_mean": auc, "auc_std": 0.1, "accuracy_mean": 0.5,
+                "accuracy_std": 0.1, "folds": [],
+                "scale": {"n_configurations": configurations, "n_runs": configurations,
+                          "particles_per_configuration": particles},
+                "preset": PRESETS["paper"].as_dict(), "space": space_to_json(PRESETS["paper"].dmpnn_space)}
+
+    # data/small's dataset 6 has more configurations (24 of 1080 particles) than the paper-size
+    # one (16 of 4320); the paper-size result is the one to set beside the paper
+    write_json_atomic(tmp_path / "results" / "small" / "crossval.json", crossval(0.72, 24, 1080))
+    write_json_atomic(tmp_path / "results" / "paper" / "crossval.json", crossval(0.63, 16, 4320))
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 6 |"))
+    assert "0.630 ± 0.100" in row and "16 configs of 4320 particles" in row

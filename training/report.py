@@ -90,15 +90,22 @@ def _crossval_cell(data: dict) -> str:
             f"particles, {preset.get('iterations', '?')}x{preset.get('epochs', '?')} TPE)")
 
 
+def _scale_key(crossval: dict) -> tuple:
+    scale = crossval.get("scale", {})
+    return (scale.get("particles_per_configuration", 0), scale.get("n_configurations", 0))
+
+
 def _section_auc(groups, base: Path, figures: Path) -> list[str]:
     lines = ["## Fig. 5: AUC per dataset (nested cross-validation, mean ± std over folds)", "",
              f"Paper: AUC {PAPER['auc']}.", ""]
     table: dict[tuple, dict] = {}
     for path, data in groups["crossval"]:
         key = (data.get("dataset_number"), data["model"])
-        # several runs of one cell (e.g. small and paper scale): the larger dataset wins
+        # several runs of one cell (e.g. small and paper scale): the larger scale wins, judged
+        # by the particles per configuration first (paper-size dataset 6 has fewer configurations
+        # of 4320 particles than data/small's of 1080), then by the number of configurations
         old = table.get(key)
-        if old is None or data["scale"]["n_configurations"] >= old["scale"]["n_configurations"]:
+        if old is None or _scale_key(data) >= _scale_key(old):
             table[key] = dict(data, _path=path)
     lines += ["| dataset | CNN (ours) | D-MPNN (ours) | paper |", "|---|---|---|---|"]
     gaps = []
@@ -150,7 +157,7 @@ def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
         return lines + [_not_run("glassml experiment cross-dataset --crossval "
                                  "results/<scale>/crossval/dmpnn/dataset{1..6} --out "
                                  "results/<scale>/experiments/cross_dataset_dmpnn.json"), ""]
-    for path, data in groups["cross_dataset"]:
+    for k, (path, data) in enumerate(groups["cross_dataset"]):
         labels = data["datasets"]
         lines += [f"**{MODEL_NAMES.get(data['model'], data['model'])}** (`{_rel(path, base)}`; diagonal: "
                   "nested CV AUC; off-diagonal: mean over folds, runs seen in training excluded)", "",
@@ -158,7 +165,7 @@ def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
                   "|---" * (len(labels) + 1) + "|"]
         for i, row in zip(labels, data["auc_mean"]):
             lines.append(f"| {i} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in row) + " |")
-        name = f"fig6_{data['model']}.png"
+        name = f"fig6_{data['model']}_{k}.png"    # one file per matrix (small and paper scale)
         _plot_matrix(data, figures / name)
         lines += ["", f"![Fig. 6 {data['model']}]({_rel(figures / name, base)})", ""]
     return lines
@@ -232,13 +239,14 @@ def _section_baselines(groups, base: Path) -> list[str]:
         return lines + [_not_run("glassml experiment baselines --data "
                                  "data/<scale>/datasets/dataset6.npz --out "
                                  "results/<scale>/experiments/baselines_dataset6.json"), ""]
-    networks = {(d.get("dataset_number"), d["model"]): d for _, d in groups["crossval"]}
+    # the networks cross-validated on the very dataset file the baselines read
+    networks = {(_resolved(d.get("dataset")), d["model"]): d for _, d in groups["crossval"]}
     lines += ["| dataset | where | mean abs psi6 | six-neighbour Voronoi fraction | E_IS | D-MPNN | CNN |",
               "|---|---|---|---|---|---|---|"]
     for path, data in sorted(groups["baselines"], key=lambda item: str(item[1].get("dataset_number"))):
         number = data.get("dataset_number", "?")
         f = data["frame"]
-        net = {m: networks.get((number, m)) for m in ("dmpnn", "cnn")}
+        net = {m: networks.get((_resolved(data.get("dataset")), m)) for m in ("dmpnn", "cnn")}
         frame_net = net["dmpnn"].get("frame_auc_mean") if net["dmpnn"] else None
 
         def auc(entry):
@@ -260,6 +268,10 @@ def _section_baselines(groups, base: Path) -> list[str]:
               "their window AUC in the row of the window length every fold's model was trained at "
               "(– where the folds chose different lengths)."]
     return lines + [""]
+
+
+def _resolved(path) -> str | None:
+    return None if path is None else str(Path(path).resolve())
 
 
 def _trained_lwin(crossval: dict) -> float:
