@@ -95,7 +95,53 @@ def count_graph(pairs: np.ndarray, types: np.ndarray) -> dict[str, int]:
     }
 
 
-class GlassGraphMetrics:
+#: Column names of the three metrics, in the paper's order.
+METRIC_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a")
+#: Column names of the attention-graph counts of Fig. 9 (plus isolated B particles).
+ATTENTION_COUNT_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a", "num_isolated_b")
+
+
+class _CountedGraph:
+    """Read-only results shared by the structural metrics and the attention-graph counts."""
+
+    _NAMES: tuple[str, ...] = ()
+    _COMPUTE_HINT = "compute(...)"
+
+    def __init__(self):
+        self._graph_edges = None
+        self._counts = None
+
+    def _result(self, name):
+        if self._counts is None:
+            raise RuntimeError(f"call {self._COMPUTE_HINT} before reading the results")
+        return self._counts[name]
+
+    def _edges_or_raise(self) -> np.ndarray:
+        if self._graph_edges is None:
+            raise RuntimeError(f"call {self._COMPUTE_HINT} before reading the results")
+        return self._graph_edges
+
+    @property
+    def num_disjoint_graphs(self) -> int:
+        """Connected components with at least one edge (metric 1)."""
+        return self._result("num_disjoint_graphs")
+
+    @property
+    def num_bb_edges(self) -> int:
+        """Edges joining two B particles, each pair once (metric 2)."""
+        return self._result("num_bb_edges")
+
+    @property
+    def num_isolated_a(self) -> int:
+        """Type-A particles on no edge (metric 3)."""
+        return self._result("num_isolated_a")
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts by name, e.g. for one row of a table."""
+        return {name: self._result(name) for name in self._NAMES}
+
+
+class GlassGraphMetrics(_CountedGraph):
     """The paper's three structural metrics of one configuration (Fig. 10, Eq. 12).
 
     Join every type-B particle to its ``num_neighbors`` nearest particles (periodic, minimum
@@ -113,12 +159,14 @@ class GlassGraphMetrics:
     >>> metrics.num_disjoint_graphs, metrics.num_bb_edges, metrics.num_isolated_a  # doctest: +SKIP
     """
 
+    _NAMES = METRIC_NAMES
+    _COMPUTE_HINT = "compute(configuration)"
+
     def __init__(self, num_neighbors: int = PAPER_NUM_NEIGHBORS):
         if int(num_neighbors) != num_neighbors or num_neighbors < 1:
             raise InputError(f"num_neighbors must be a positive integer, got {num_neighbors}")
+        super().__init__()
         self._num_neighbors = int(num_neighbors)
-        self._edges = None
-        self._counts = None
 
     @property
     def num_neighbors(self) -> int:
@@ -152,46 +200,14 @@ class GlassGraphMetrics:
         first_k = np.cumsum(not_self, axis=1) <= k
         chosen = not_self & first_k
         sources = np.broadcast_to(b_index[:, None], neighbors.shape)[chosen]
-        self._edges = unique_pairs(sources, neighbors[chosen], n)
-        self._counts = count_graph(self._edges, types)
+        self._graph_edges = unique_pairs(sources, neighbors[chosen], n)
+        self._counts = count_graph(self._graph_edges, types)
         return self
-
-    def _result(self, name):
-        if self._counts is None:
-            raise RuntimeError("call compute(configuration) before reading the results")
-        return self._counts[name]
 
     @property
     def edges(self) -> np.ndarray:
         """(M, 2) particle-index pairs ``i < j`` of the B-particle graph, each once."""
-        if self._edges is None:
-            raise RuntimeError("call compute(configuration) before reading the results")
-        return self._edges
-
-    @property
-    def num_disjoint_graphs(self) -> int:
-        """Connected components with at least one edge (metric 1)."""
-        return self._result("num_disjoint_graphs")
-
-    @property
-    def num_bb_edges(self) -> int:
-        """Edges joining two B particles, each pair once (metric 2)."""
-        return self._result("num_bb_edges")
-
-    @property
-    def num_isolated_a(self) -> int:
-        """Type-A particles on no edge (metric 3)."""
-        return self._result("num_isolated_a")
-
-    def as_dict(self) -> dict[str, int]:
-        """The three metrics by name, e.g. for one row of a table."""
-        return {name: self._result(name) for name in METRIC_NAMES}
-
-
-#: Column names of the three metrics, in the paper's order.
-METRIC_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a")
-#: Column names of the attention-graph counts of Fig. 9 (plus isolated B particles).
-ATTENTION_COUNT_NAMES = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a", "num_isolated_b")
+        return self._edges_or_raise()
 
 
 def pair_attention(edge_index: np.ndarray, weights: np.ndarray, n_particles: int):
@@ -223,7 +239,7 @@ def pair_attention(edge_index: np.ndarray, weights: np.ndarray, n_particles: int
     return np.stack([keys // n_particles, keys % n_particles], axis=1), pair_weights
 
 
-class AttentionGraphCounts:
+class AttentionGraphCounts(_CountedGraph):
     """The counts of the paper's Fig. 9 on the high-attention graph of one configuration.
 
     Parameters
@@ -234,12 +250,14 @@ class AttentionGraphCounts:
         :meth:`compute`.
     """
 
+    _NAMES = ATTENTION_COUNT_NAMES
+    _COMPUTE_HINT = "compute(edge_index, weights, types)"
+
     def __init__(self, cutoff: float):
         if not np.isfinite(cutoff):
             raise InputError(f"the attention cutoff must be a finite number, got {cutoff}")
+        super().__init__()
         self._cutoff = float(cutoff)
-        self._pairs = None
-        self._counts = None
 
     @property
     def cutoff(self) -> float:
@@ -257,42 +275,16 @@ class AttentionGraphCounts:
         """
         types = np.asarray(types)
         pairs, pair_weights = pair_attention(edge_index, weights, len(types))
-        self._pairs = pairs[pair_weights > self._cutoff]
-        self._counts = count_graph(self._pairs, types)
+        self._graph_edges = pairs[pair_weights > self._cutoff]
+        self._counts = count_graph(self._graph_edges, types)
         return self
-
-    def _result(self, name):
-        if self._counts is None:
-            raise RuntimeError("call compute(edge_index, weights, types) before reading results")
-        return self._counts[name]
 
     @property
     def high_attention_pairs(self) -> np.ndarray:
         """(M, 2) particle pairs ``i < j`` whose attention is above the cutoff."""
-        if self._pairs is None:
-            raise RuntimeError("call compute(edge_index, weights, types) before reading results")
-        return self._pairs
-
-    @property
-    def num_disjoint_graphs(self) -> int:
-        """Connected components of the high-attention graph with at least one edge."""
-        return self._result("num_disjoint_graphs")
-
-    @property
-    def num_bb_edges(self) -> int:
-        """High-attention edges joining two B particles."""
-        return self._result("num_bb_edges")
-
-    @property
-    def num_isolated_a(self) -> int:
-        """Type-A particles on no high-attention edge."""
-        return self._result("num_isolated_a")
+        return self._edges_or_raise()
 
     @property
     def num_isolated_b(self) -> int:
         """Type-B particles on no high-attention edge (paper: about 0)."""
         return self._result("num_isolated_b")
-
-    def as_dict(self) -> dict[str, int]:
-        """The four counts by name."""
-        return {name: self._result(name) for name in ATTENTION_COUNT_NAMES}
