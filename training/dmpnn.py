@@ -41,13 +41,14 @@ class DMPNNTrainingConfig:
     num_neighbors: int = 2
     features: str = "paper"
     length_scale: float | None = None
-    hidden_size: int = 300
-    message_steps: int = 3
-    dropout: float = 0.0
-    ffn_layers: int = 2
-    attention: bool = True
-    attention_scaling: str = "edges"
-    aggregation: str = "mean"
+    # architecture: the model's own defaults, so the two never drift apart
+    hidden_size: int = DMPNNHyperparameters.hidden_size
+    message_steps: int = DMPNNHyperparameters.message_steps
+    dropout: float = DMPNNHyperparameters.dropout
+    ffn_layers: int = DMPNNHyperparameters.ffn_layers
+    attention: bool = DMPNNHyperparameters.attention
+    attention_scaling: str = DMPNNHyperparameters.attention_scaling
+    aggregation: str = DMPNNHyperparameters.aggregation
     batch_size: int = 10
     epochs: int = 10
     seed: int = 0
