@@ -25,8 +25,8 @@
 * Checkpoints: at the end of the first epoch that finishes 10 minutes after the last checkpoint,
   and at the end of the last epoch (or of ``--stop-after``), the model with its optimiser state
   is written to ``OUT/checkpoint/`` (about 3x the 288 MB of weights, for Adam's two moments);
-  ``--resume`` continues from the last checkpointed epoch. The finished model folder (``config.json`` and
-  ``model.keras``) replaces the checkpoint, which is then deleted.
+  ``--resume`` continues from the last checkpointed epoch. The finished model folder
+  (``config.json`` and ``model.keras``) replaces the checkpoint, which is then deleted.
 """
 
 from __future__ import annotations
@@ -276,9 +276,9 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         began = time.perf_counter()
         order, seeds = epoch_plan(train_indices, seed, epoch)
         _reseed_dropout(model, seed, epoch)
-        fit = model.fit(image_pipeline(dataset, order, seeds, batch_size, translate),
-                        epochs=epoch + 1,
-                        initial_epoch=epoch, verbose=0, shuffle=False, callbacks=[progress])
+        batches = image_pipeline(dataset, order, seeds, batch_size, translate)
+        fit = model.fit(batches, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False,
+                        callbacks=[progress])
         seconds = time.perf_counter() - began
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]),
                   "accuracy": float(fit.history["accuracy"][-1]),

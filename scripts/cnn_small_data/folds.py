@@ -1,4 +1,4 @@
-"""k-fold study of the paper's CNN on the small dataset 1 (docs/cnn.md, "Training on a few dozen images").
+"""k-fold study of the paper's CNN on the small dataset 1 (docs/cnn.md, few-dozen-image section).
 
 Held-out runs by fold (12 runs -> 4 folds of 3), images pre-rendered, augmentation in numpy
 (rotation, flip and, with --shift 1, a periodic roll), Keras fit on one epoch at a time with the
@@ -27,13 +27,14 @@ p.add_argument("--zero_out", type=int, default=0)
 p.add_argument("--center", type=int, default=0)
 p.add_argument("--balanced", type=int, default=0)
 a = p.parse_args()
-import keras, tensorflow as tf
+import keras
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.images import render_images
-from ovito_glassml.models.cnn import build_cnn
-from ovito_glassml.training.schedule import learning_rate
+from ovito_glassml.models.cnn import build_cnn, glass_probability_of_logits
+from ovito_glassml.training.cnn import paper_learning_rate
 from ovito_glassml.training.evaluate import classification_scores
-d = load_dataset(Path(__file__).resolve().parents[2] / f"data/small/datasets/dataset{a.dataset}.npz")
+ROOT = Path(__file__).resolve().parents[2]
+d = load_dataset(ROOT / f"data/small/datasets/dataset{a.dataset}.npz")
 im = render_images(d)
 y = np.asarray(d.label)
 runs = d.run_ids()
@@ -54,11 +55,9 @@ for k, held in enumerate(folds):
         m.layers[-1].kernel.assign(np.zeros((80, 2), np.float32))
     Xtr, ytr = im[tr], y[tr]
     spe = int(np.ceil(len(Xtr)/a.batch))
-    vals = [learning_rate(s, spe, a.epochs, a.lr/10, a.lr, a.lr/10) for s in range(spe*a.epochs+1)]
-    class S(keras.optimizers.schedules.LearningRateSchedule):
-        def __call__(self, step):
-            return tf.gather(tf.constant(vals, tf.float32), tf.minimum(tf.cast(step, tf.int32), len(vals)-1))
-    opt = keras.optimizers.SGD(S(), momentum=0.9) if a.sgd else keras.optimizers.Adam(S())
+    schedule = paper_learning_rate(spe, a.epochs, initial=a.lr / 10, peak=a.lr, final=a.lr / 10)
+    opt = (keras.optimizers.SGD(schedule, momentum=0.9) if a.sgd
+           else keras.optimizers.Adam(schedule))
     m.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     r = np.random.default_rng(a.seed + 100*k)
     t0 = time.time()
@@ -74,10 +73,12 @@ for k, held in enumerate(folds):
             if a.shift: img = np.roll(img, tuple(r.integers(0, 250, 2)), axis=(0, 1))
             X[i] = img
         h = m.fit(X, ytr[o], batch_size=a.batch, epochs=1, verbose=0, shuffle=False)
-    lo = np.asarray(m(im[te], training=False))
-    pg = np.exp(lo[:,1]) / np.exp(lo).sum(1)
-    ltr = np.asarray(m(im[tr], training=False)); ptr = np.exp(ltr[:,1]) / np.exp(ltr).sum(1)
+    pg = glass_probability_of_logits(np.asarray(m(im[te], training=False)))
+    ptr = glass_probability_of_logits(np.asarray(m(im[tr], training=False)))
     s = classification_scores(y[te], pg); st = classification_scores(y[tr], ptr)
     aucs.append(s["auc"])
-    print(f"fold {k}: test auc {s['auc']:.3f} acc {s['accuracy']:.3f} | train auc {st['auc']:.3f} loss {h.history['loss'][-1]:.3f} {time.time()-t0:.0f}s pg={np.round(pg,2)}", flush=True)
-print("RESULT", json.dumps(vars(a)), "mean auc", round(float(np.mean(aucs)),3), "min", round(float(np.min(aucs)),3), flush=True)
+    print(f"fold {k}: test auc {s['auc']:.3f} acc {s['accuracy']:.3f} | train auc "
+          f"{st['auc']:.3f} loss {h.history['loss'][-1]:.3f} {time.time() - t0:.0f}s "
+          f"pg={np.round(pg, 2)}", flush=True)
+print("RESULT", json.dumps(vars(a)), "mean auc", round(float(np.mean(aucs)), 3),
+      "min", round(float(np.min(aucs)), 3), flush=True)

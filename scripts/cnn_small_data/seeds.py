@@ -39,8 +39,13 @@ tr, te = split_by_run(d, [2/3, 1/3], rng=split)
 for seed in seeds:
     t = time.time()
     m, h = T.fit_cnn(d, tr, None, dropout=0.0, batch_size=batch, epochs=epochs, seed=seed,
-                     translate=translate, log=lambda l: None, precision=PREC, initial_lr=PEAK/10, peak_lr=PEAK, final_lr=PEAK/10)
+                     translate=translate, log=lambda line: None, precision=PREC,
+                     initial_lr=PEAK / 10, peak_lr=PEAK, final_lr=PEAK / 10)
     p = glass_probability_of_logits(T.predict_logits(m, d.subset(te)))
     ptr = glass_probability_of_logits(T.predict_logits(m, d.subset(tr)))
     s = classification_scores(d.label[te], p); st = classification_scores(d.label[tr], ptr)
-    print(f"bf16 {os.environ.get('BF16')} db {DB} eps {EPS} peak {PEAK} split {split} seed {seed} ep {epochs} b {batch} shift {translate}: held-out auc {s['auc']:.3f} acc {s['accuracy']:.3f} | train auc {st['auc']:.3f} acc {st['accuracy']:.3f} loss {h[-1]['loss']:.3f} {time.time()-t:.0f}s p={np.round(p,2)} y={d.label[te]}", flush=True)
+    print(f"{PREC} dense bias {DB or 0.1} eps {EPS} peak {PEAK} split {split} seed {seed} "
+          f"ep {epochs} b {batch} shift {translate}: held-out auc {s['auc']:.3f} "
+          f"acc {s['accuracy']:.3f} | train auc {st['auc']:.3f} acc {st['accuracy']:.3f} "
+          f"loss {h[-1]['loss']:.3f} {time.time() - t:.0f}s p={np.round(p, 2)} "
+          f"y={d.label[te]}", flush=True)
