@@ -56,14 +56,22 @@ class Configuration:
 
 
 def read_dump(path: str | Path) -> Configuration:
-    """Read the last frame of a LAMMPS text dump with ``id type x y`` (or xs/ys, or xu/yu) columns.
+    """Read the last frame of a LAMMPS text dump (plain or gzipped) with ``id type x y`` (or xs/ys, or xu/yu) columns.
 
     Raises :class:`InputError` for a missing, truncated or type-less dump.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"dump file {path} does not exist")
-    lines = path.read_text().splitlines()
+    try:
+        if path.suffix == ".gz":
+            import gzip
+            with gzip.open(path, "rt") as fh:
+                lines = fh.read().splitlines()
+        else:
+            lines = path.read_text().splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError(f"cannot read {path} as a LAMMPS text dump ({err})") from err
     starts = [i for i, line in enumerate(lines) if line.startswith("ITEM: TIMESTEP")]
     if not starts:
         raise InputError(f"{path} is not a LAMMPS dump (no 'ITEM: TIMESTEP' line)")

@@ -34,8 +34,10 @@ DATASET_TEMPERATURES = (1.99, 1.76, 0.96, 0.55, 0.44, 0.05)
 TG_GRID = (1.99, 1.76, 1.5, 1.25, 0.96, 0.85, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.47, 0.44,
            0.41, 0.38, 0.35, 0.32, 0.29, 0.26, 0.23, 0.2, 0.15, 0.1, 0.05)
 
-MANIFEST_COLUMNS = ["path", "seed", "t_cool", "temperature", "e_is", "e_inst", "t_kinetic", "step",
-                    "n_particles", "box_x", "box_y"]
+#: ``path`` is the instantaneous configuration, ``is_path`` its inherent structure (FIRE-minimised);
+#: ``e_is``/``e_inst`` are per particle, for the unshifted Kob-Andersen potential (the paper's scale).
+MANIFEST_COLUMNS = ["path", "is_path", "seed", "t_cool", "temperature", "e_is", "e_inst", "t_kinetic",
+                    "step", "n_particles", "box_x", "box_y"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class SimulationConfig:
     tdamp: float = 0.5
     ftol: float = 1e-2
     pair_suffix: str | None = "opt"
+    gzip: bool = False
 
     def validate(self) -> "SimulationConfig":
         """Raise :class:`InputError` naming the first bad parameter; return self."""
@@ -92,7 +95,8 @@ class SimulationConfig:
                 "-var", "L", repr(float(self.box_length)), "-var", "t_cool", str(int(self.t_cool)),
                 "-var", "t_melt", str(int(self.t_melt)), "-var", "dt", repr(float(self.timestep)),
                 "-var", "tdamp", repr(float(self.tdamp)), "-var", "ftol", repr(float(self.ftol)),
-                "-var", "outdir", str(outdir), "-var", "temps"]
+                "-var", "outdir", str(outdir), "-var", "gzip", "yes" if self.gzip else "no",
+                "-var", "temps"]
         args += [format_temperature(t) for t in self.sorted_temperatures]
         return args
 
@@ -181,10 +185,12 @@ def _rows_from_run(folder: Path, config: SimulationConfig, seed: int, prefix: st
         if not line.strip() or line.startswith("#"):
             continue
         temp, step, e_inst, e_is, t_kinetic = line.split()
-        name = f"T{temp}.dump"
-        if not (folder / name).exists():
-            raise RuntimeError(f"LAMMPS did not write {folder / name}")
-        rows.append({"path": f"{prefix}/{name}", "seed": int(seed), "t_cool": config.t_cool,
+        ext = "dump.gz" if config.gzip else "dump"
+        name, is_name = f"T{temp}.{ext}", f"T{temp}_is.{ext}"
+        for written in (name, is_name):
+            if not (folder / written).exists():
+                raise RuntimeError(f"LAMMPS did not write {folder / written}")
+        rows.append({"path": f"{prefix}/{name}", "is_path": f"{prefix}/{is_name}", "seed": int(seed), "t_cool": config.t_cool,
                      "temperature": float(temp), "e_is": float(e_is), "e_inst": float(e_inst), "t_kinetic": float(t_kinetic),
                      "step": int(step), "n_particles": config.n_particles,
                      "box_x": config.box_length, "box_y": config.box_length})

@@ -105,6 +105,49 @@ def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path)
         assert (plain / name).read_bytes() == (driver_dir / name).read_bytes(), name
 
 
+def test_plain_lammps_input_creates_its_output_folder(tmp_path):
+    """The README's `lmp -in ... -var outdir run7` works when run7 does not exist yet."""
+    config = replace(SMALL, temperatures=(0.05,), t_cool=500, t_melt=100)
+    script = Path(__file__).resolve().parents[1] / "lammps_scripts" / "ka2d_cool.in"
+    subprocess.run([lmp_executable(), "-in", str(script), *config.lammps_command_line(3, "run7")],
+                   check=True, env=lmp_environment(), cwd=tmp_path, capture_output=True, timeout=300)
+    assert (tmp_path / "run7" / "T0.05.dump").exists()
+    assert (tmp_path / "run7" / "T0.05_is.dump").exists()
+
+
+def test_inherent_structure_dump_is_the_minimised_configuration(campaign):
+    """Beside each snapshot lies its inherent structure: same particles, moved, at lower energy."""
+    out, rows = campaign
+    row = next(r for r in rows if r["temperature"] == 0.96)
+    inst, inherent = read_dump(row["path"]), read_dump(out / row["is_path"])
+    assert np.array_equal(inst.types, inherent.types)
+    shift = np.abs(inst.positions - inherent.positions)
+    shift = np.minimum(shift, inst.box - shift)
+    assert 1e-3 < np.median(shift) < 0.5  # thermal displacements, not a relabelling
+    assert row["e_is"] < row["e_inst"]
+
+
+def test_energies_are_those_of_the_unshifted_potential(tmp_path):
+    """E_IS is on the paper's scale: the pair energy without the cut-off shift, recomputed here."""
+    config = replace(SMALL, temperatures=(0.05,))
+    folder = run_simulation(config, seed=5, outdir=tmp_path)
+    rows = read_manifest(Campaign(config, seeds=[5], outdir=tmp_path).run(progress=False))
+    conf = read_dump(folder / "T0.05_is.dump")
+    eps = {(1, 1): 1.0, (1, 2): 1.5, (2, 2): 0.5}
+    sig = {(1, 1): 1.0, (1, 2): 0.8, (2, 2): 0.88}
+    d = conf.positions[:, None, :] - conf.positions[None, :, :]
+    d -= conf.box * np.round(d / conf.box)
+    r = np.sqrt((d ** 2).sum(-1))
+    ti, tj = np.minimum.outer(conf.types, conf.types), np.maximum.outer(conf.types, conf.types)
+    energy = 0.0
+    for key in eps:
+        mask = (ti == key[0]) & (tj == key[1]) & (r > 0) & (r < 2.5 * sig[key])
+        sr6 = (sig[key] / r[mask]) ** 6
+        energy += 0.5 * np.sum(4 * eps[key] * (sr6 ** 2 - sr6))
+    # dumps carry 6 significant digits, so the energy recomputed from them agrees to ~1e-4
+    assert rows[0]["e_is"] == pytest.approx(energy / conf.n_particles, abs=2e-3)
+
+
 def test_resume_after_sigkill_finishes_without_duplicates(tmp_path):
     out = tmp_path / "killed"
     seeds = "31-36"

@@ -40,6 +40,7 @@ def register(sub) -> None:
     p.add_argument("--ftol", type=float, help="FIRE force tolerance for inherent structures")
     p.add_argument("--pair-suffix", default=None,
                    help="LAMMPS accelerator suffix (default: opt; 'none' for the plain pair style)")
+    p.add_argument("--gzip", action="store_true", help="write gzipped dumps (T<temp>.dump.gz)")
     p.add_argument("--processes", type=int, help="LAMMPS runs side by side (default: one per core)")
     p.add_argument("--ray-address", help="run every seed as a Ray task on this cluster ('local' starts one)")
     p.add_argument("--no-progress", action="store_true")
@@ -61,7 +62,7 @@ def run(args) -> int:
     config = config_from_preset(
         args.preset, t_cool=args.t_cool, n_particles=args.n_particles, box_length=args.box,
         t_melt=args.t_melt, temperatures=temps, timestep=args.timestep, tdamp=args.tdamp,
-        ftol=args.ftol, pair_suffix=suffix)
+        ftol=args.ftol, pair_suffix=suffix, gzip=args.gzip or None)
     campaign = Campaign(config, seeds=parse_seeds(args.seeds), outdir=args.out)
     manifest = campaign.run(processes=args.processes, ray_address=args.ray_address,
                             progress=not args.no_progress)
