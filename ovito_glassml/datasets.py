@@ -134,6 +134,9 @@ def read_manifest(path: str | Path) -> list[dict]:
         if not dump.exists():
             raise InputError(f"manifest {path} row {i + 2} points to {row['path']}, which does not exist")
         row["path"] = dump
+        if row.get("is_path"):
+            # the inherent structure is checked where it is used (datasets on minimised frames)
+            row["is_path"] = (path.parent / row["is_path"]).resolve()
         for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y"):
             if row.get(key) not in (None, ""):
                 row[key] = float(row[key])
@@ -228,14 +231,38 @@ def matched_liquid_temperature(slow_rows: list[dict], fast_rows: list[dict]) -> 
     return float(temps[int(np.argmin(np.abs(np.array(means) - target)))])
 
 
+STRUCTURES = ("instantaneous", "inherent")
+
+
+def _use_inherent_structures(rows: list[dict], manifest) -> list[dict]:
+    """The rows with ``path`` replaced by the inherent structure's dump (``is_path``)."""
+    out = []
+    for row in rows:
+        target = row.get("is_path")
+        if not target:
+            raise InputError(f"manifest {manifest} has no inherent-structure dumps (no 'is_path' "
+                             "column); simulate again with this version of ovito-glassml")
+        if not Path(target).exists():
+            raise InputError(f"manifest {manifest} names the inherent structure {target}, which "
+                             "does not exist")
+        out.append(dict(row, path=target))
+    return out
+
+
 def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6),
-                   rng=0) -> dict[int, PackedDataset]:
+                   rng=0, structure: str = "instantaneous") -> dict[int, PackedDataset]:
     """Datasets 1-6 of the paper from cooling-campaign manifests.
 
     Datasets 1-5: glass at T=0.05 vs liquid at 1.99, 1.76, 0.96, 0.55, 0.44, all from
     ``slow_manifest``. Dataset 6 (needs ``fast_manifest``): fast-cooled glass at 0.05 vs the
     slow-cooled liquid at the temperature of matching mean E_IS. Classes are balanced.
+
+    ``structure="inherent"`` builds the same datasets (same rows, same labels) from the
+    inherent structures (FIRE-minimised configurations) instead of the thermal snapshots: the
+    datasets ``<k>-is``, where thermal noise cannot give the class away.
     """
+    if structure not in STRUCTURES:
+        raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     rng = np.random.default_rng(rng)
     slow = read_manifest(slow_manifest)
     fast = read_manifest(fast_manifest) if fast_manifest is not None else None
@@ -265,8 +292,12 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
             r["label"] = "glass"
         for r in liquid_rows:
             r["label"] = "liquid"
-        ds = dataset_from_manifest(slow_manifest, rows=[dict(r) for r in rows])
-        ds.meta = {"dataset": number, "glass_temperature": GLASS_TEMPERATURE,
+        rows = [dict(r) for r in rows]
+        if structure == "inherent":
+            rows = _use_inherent_structures(rows, slow_manifest)
+        ds = dataset_from_manifest(slow_manifest, rows=rows)
+        ds.meta = {"dataset": number if structure == "instantaneous" else f"{number}-is",
+                   "structure": structure, "glass_temperature": GLASS_TEMPERATURE,
                    "liquid_temperature": liquid_t, "source": source,
                    "n_glass": len(glass_rows), "n_liquid": len(liquid_rows)}
         out[number] = ds

@@ -252,3 +252,19 @@ def test_two_campaigns_can_share_an_output_folder(tmp_path):
     assert first.returncode == 0, err
     rows = read_manifest(out / "manifest.csv")
     assert {(r["seed"], r["t_cool"]) for r in rows} == {(41, 4000), (42, 4000), (43, 3000)}
+
+
+def test_datasets_on_inherent_structures_hold_the_minimised_frames_of_the_same_rows(campaign):
+    """dataset<k>-is: the same runs, temperatures and labels as dataset k, minimised frames."""
+    from ovito_glassml.datasets import build_datasets
+
+    out, _ = campaign
+    thermal = build_datasets(out / "manifest.csv", numbers=(5,))[5]
+    inherent = build_datasets(out / "manifest.csv", numbers=(5,), structure="inherent")[5]
+    assert inherent.meta["dataset"] == "5-is" and inherent.meta["structure"] == "inherent"
+    for key in ("label", "temperature", "seed", "e_is"):
+        assert np.array_equal(getattr(thermal, key), getattr(inherent, key))
+    assert not np.allclose(thermal.positions, inherent.positions)
+    rows = [r for r in read_manifest(out / "manifest.csv") if r["seed"] == inherent.seed[0]
+            and r["temperature"] == inherent.temperature[0]]
+    assert np.allclose(inherent[0].positions, read_dump(rows[0]["is_path"]).positions, atol=1e-4)

@@ -15,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--t-cool-slow", type=int, help="use only rows with this t_cool from MANIFEST")
     p.add_argument("--t-cool-fast", type=int, help="use only rows with this t_cool from --fast")
     p.add_argument("--datasets", default="1,2,3,4,5,6", help="which datasets (default: all six)")
+    p.add_argument("--inherent", action="store_true",
+                   help="build the datasets from the inherent structures (minimised frames, "
+                        "the manifest's is_path column): dataset<k>-is.npz")
     p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
     p.set_defaults(func=run)
 
@@ -32,11 +35,13 @@ def run(args) -> int:
         print("no --fast manifest: skipping dataset 6")
     slow = _filtered(args.manifest, args.t_cool_slow, args.out, "slow")
     fast = _filtered(args.fast, args.t_cool_fast, args.out, "fast") if args.fast else None
-    datasets = build_datasets(slow, fast, numbers=numbers)
+    structure = "inherent" if args.inherent else "instantaneous"
+    datasets = build_datasets(slow, fast, numbers=numbers, structure=structure)
     out = Path(args.out)
+    suffix = "-is" if args.inherent else ""
     for number, ds in datasets.items():
-        path = ds.save(out / f"dataset{number}.npz")
-        print(f"dataset {number}: {ds.meta['n_glass']} glass (T=0.05) + {ds.meta['n_liquid']} liquid "
+        path = ds.save(out / f"dataset{number}{suffix}.npz")
+        print(f"dataset {number}{suffix}: {ds.meta['n_glass']} glass (T=0.05) + {ds.meta['n_liquid']} liquid "
               f"(T={ds.meta['liquid_temperature']}) -> {path}")
     return 0
 
@@ -61,7 +66,9 @@ def _filtered(manifest, t_cool, out, tag):
         raise InputError(f"{manifest} has no rows with t_cool={t_cool}")
     base = manifest.parent.resolve()
     for r in rows:
-        r["path"] = str((base / r["path"]).resolve())
+        for key in ("path", "is_path"):
+            if r.get(key):
+                r[key] = str((base / r[key]).resolve())
     path = Path(out) / f"manifest_{tag}.csv"
     write_csv_atomic(path, rows, fields)
     return path
