@@ -302,3 +302,41 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
                    "n_glass": len(glass_rows), "n_liquid": len(liquid_rows)}
         out[number] = ds
     return out
+
+
+def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
+                     structure: str = "instantaneous") -> PackedDataset:
+    """Every configuration of a cooling campaign, labelled by the glass transition of its runs.
+
+    Glass: ``T <= tg - band``; liquid: ``T >= tg + band``; the temperatures within ``band`` of
+    ``tg`` are left out (their class is what the model is asked to find, not taught). ``seeds``
+    restricts the runs (e.g. the training runs of a split). This is the training set of the
+    shipped model: one model for every temperature, not one per dataset.
+    """
+    if structure not in STRUCTURES:
+        raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
+    if not band >= 0:
+        raise InputError(f"band must be >= 0, got {band!r}")
+    rows = read_manifest(manifest)
+    if seeds is not None:
+        wanted = {int(s) for s in seeds}
+        rows = [r for r in rows if int(r.get("seed", -1)) in wanted]
+    kept = []
+    for row in rows:
+        if row["temperature"] <= tg - band:
+            kept.append(dict(row, label="glass"))
+        elif row["temperature"] >= tg + band:
+            kept.append(dict(row, label="liquid"))
+    labels = {r["label"] for r in kept}
+    if labels != {"glass", "liquid"}:
+        raise InputError(f"{manifest} has no {'glass' if 'glass' not in labels else 'liquid'} "
+                         f"configurations outside {tg} +/- {band}; save temperatures on both sides")
+    if structure == "inherent":
+        kept = _use_inherent_structures(kept, manifest)
+    ds = dataset_from_manifest(manifest, rows=kept)
+    ds.meta = {"labels": f"glass: T <= {tg - band:.4g}; liquid: T >= {tg + band:.4g} "
+                         f"(Tg = {tg:.4g}, band {band:g})",
+               "tg": float(tg), "band": float(band), "structure": structure,
+               "source": str(manifest), "n_glass": int(np.sum(ds.label == GLASS)),
+               "n_liquid": int(np.sum(ds.label == LIQUID))}
+    return ds

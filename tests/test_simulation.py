@@ -268,3 +268,16 @@ def test_datasets_on_inherent_structures_hold_the_minimised_frames_of_the_same_r
     rows = [r for r in read_manifest(out / "manifest.csv") if r["seed"] == inherent.seed[0]
             and r["temperature"] == inherent.temperature[0]]
     assert np.allclose(inherent[0].positions, read_dump(rows[0]["is_path"]).positions, atol=1e-4)
+
+
+def test_tg_labelled_dataset_leaves_out_the_band_around_tg(campaign):
+    """The shipped model's training set: glass below Tg - band, liquid above Tg + band, none between."""
+    from ovito_glassml.datasets import build_tg_dataset
+
+    out, rows = campaign
+    ds = build_tg_dataset(out / "manifest.csv", tg=0.5, band=0.1, seeds=SEEDS[:2])
+    assert set(ds.temperature[ds.label == 1]) == {0.05}
+    assert set(ds.temperature[ds.label == 0]) == {0.96, 1.99}
+    assert set(ds.seed) == set(SEEDS[:2])
+    with pytest.raises(Exception, match="no glass configurations"):
+        build_tg_dataset(out / "manifest.csv", tg=0.05, band=0.01)

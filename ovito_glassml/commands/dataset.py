@@ -18,6 +18,12 @@ def register(sub) -> None:
     p.add_argument("--inherent", action="store_true",
                    help="build the datasets from the inherent structures (minimised frames, "
                         "the manifest's is_path column): dataset<k>-is.npz")
+    p.add_argument("--by-tg", type=float, metavar="TG",
+                   help="instead of datasets 1-6: every configuration of MANIFEST labelled glass "
+                        "below TG - band and liquid above TG + band (tg_labelled.npz; the shipped "
+                        "model's training set)")
+    p.add_argument("--band", type=float, default=0.05,
+                   help="temperatures within this distance of TG are left out (default 0.05)")
     p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
     p.set_defaults(func=run)
 
@@ -26,6 +32,14 @@ def run(args) -> int:
     from ..datasets import build_datasets
     from ..errors import InputError
 
+    if args.by_tg is not None:
+        from ..datasets import build_tg_dataset
+
+        structure = "inherent" if args.inherent else "instantaneous"
+        ds = build_tg_dataset(args.manifest, args.by_tg, args.band, structure=structure)
+        path = ds.save(Path(args.out) / f"tg_labelled{'-is' if args.inherent else ''}.npz")
+        print(f"{ds.meta['n_glass']} glass + {ds.meta['n_liquid']} liquid ({ds.meta['labels']}) -> {path}")
+        return 0
     try:
         numbers = [int(x) for x in args.datasets.split(",")]
     except ValueError as err:
