@@ -1,16 +1,20 @@
-# The two commands: `make demo` (main job, small built-in default) and `make test` (all tests).
+# The two commands: `make demo` (main job, small built-in default) and `make test` (all tests);
+# `make test-fast` skips the tests marked slow.
 # Both create .venv, install everything (system packages too when we are root with apt), then run.
 VENV   ?= .venv
 PYTHON ?= python3
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test test-fast setup bench clean
 
 demo: setup
 	$(BIN)/glassml demo --out demo_output
 
 test: setup
 	$(BIN)/python -m pytest -q tests
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" tests
 
 setup: $(VENV)/.installed
 

@@ -182,11 +182,11 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     frame, source = paper_frame()
-    spec = GraphSpec(K, "paper", length_scale=60.0)
+    spec = GraphSpec(K, "paper", length_scale=60.0, window_length=L_WIN)
     rng = np.random.default_rng(0)
     n_windows = BATCH * args.batches
     t = time.perf_counter()
-    graphs = [window_graph(frame, L_WIN, spec, rng) for _ in range(n_windows)]
+    graphs = [window_graph(frame, spec, rng) for _ in range(n_windows)]
     graph_ms = 1e3 * (time.perf_counter() - t) / n_windows
     batches = [Batch.from_data_list(graphs[i:i + BATCH]) for i in range(0, n_windows, BATCH)]
     mean_nodes = float(np.mean([g.num_nodes for g in graphs]))

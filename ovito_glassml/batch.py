@@ -184,3 +184,75 @@ def plot_columns(out: Path, rows: list[dict], columns: list[str]) -> list[Path]:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | None = None,
+                        attention: bool = True) -> list[dict]:
+    """Glass probability, the three metrics and the attention counts of every frame.
+
+    Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
+    attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
+    ``out/frames.csv`` and one plot per column. ``model`` is a model folder, empty for the shipped
+    one; ``cutoff`` the high-attention cutoff (default: the modifier's). Returns the rows.
+    """
+    from .modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
+    from .modifiers.loading import cached_classifier
+
+    # load the model first: a wrong model folder is reported before any frame is read
+    classifier = cached_classifier(model)
+    attention = attention and classifier.has_attention
+    trajectory = open_trajectory(source)
+    modifiers = [GlassClassifierModifier(model_path=model, local_probability=False),
+                 GlassMetricsModifier()]
+    if attention:
+        attention_modifier = AttentionModifier(model_path=model)
+        if cutoff is not None:
+            attention_modifier.cutoff = cutoff
+        modifiers.append(attention_modifier)
+    columns = classify_columns(classifier, attention)
+
+    def row_of(data, frame):
+        row = base_row(data, trajectory, frame)
+        row.update({name: data.attributes[attribute] for name, attribute in columns.items()})
+        return row
+
+    rows = run_frames(trajectory, modifiers, row_of, progress="classify")
+    write_frames_table(Path(out), rows)
+    plot_columns(Path(out), rows, list(columns))
+    return rows
+
+
+def classify_columns(classifier, attention: bool) -> dict[str, str]:
+    """frames.csv column -> the pipeline's global attribute holding it, in table order."""
+    from .metrics import METRIC_NAMES
+    from .modifiers.attention import ATTENTION_ATTRIBUTES
+    from .modifiers.classifier import PROBABILITY_ATTRIBUTE, WHOLE_FRAME_ATTRIBUTE
+    from .modifiers.metrics import METRIC_ATTRIBUTES
+
+    columns = {"glass_probability": PROBABILITY_ATTRIBUTE}
+    if classifier.reads_windows:
+        columns["glass_probability_whole_frame"] = WHOLE_FRAME_ATTRIBUTE
+    columns.update({name: METRIC_ATTRIBUTES[name] for name in METRIC_NAMES})
+    if attention:
+        columns.update({f"attention_{name}": attribute
+                        for name, attribute in ATTENTION_ATTRIBUTES.items()})
+    return columns
+
+
+def metrics_rows(source: str, num_neighbors: int = 2) -> list[dict]:
+    """One table row per frame of ``source``: frame, timestep, temperature and the three metrics."""
+    from .metrics import METRIC_NAMES
+    from .modifiers import GlassMetricsModifier
+    from .modifiers.metrics import METRIC_ATTRIBUTES
+
+    if num_neighbors < 1:
+        raise InputError(f"num_neighbors must be at least 1, got {num_neighbors}")
+    trajectory = open_trajectory(source)
+
+    def row_of(data, frame):
+        row = base_row(data, trajectory, frame)
+        row.update({name: data.attributes[METRIC_ATTRIBUTES[name]] for name in METRIC_NAMES})
+        return row
+
+    return run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors)], row_of,
+                      progress="metrics")

@@ -42,7 +42,7 @@ class Configuration:
             raise InputError(f"box must be two positive side lengths, got {box}")
         if not np.all(np.isfinite(pos)):
             raise InputError("the configuration has NaN or infinite coordinates")
-        object.__setattr__(self, "positions", np.mod(pos, box))
+        object.__setattr__(self, "positions", wrap_into_box(pos, box))
         object.__setattr__(self, "types", types)
         object.__setattr__(self, "box", box)
 
@@ -53,6 +53,16 @@ class Configuration:
     def scaled_positions(self) -> np.ndarray:
         """Positions divided by the box side lengths: every coordinate in [0, 1)."""
         return self.positions / self.box
+
+
+def wrap_into_box(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Periodic images of ``positions`` with every coordinate in ``[0, box)``.
+
+    ``np.mod`` alone is not enough: for a tiny negative coordinate (x = -1e-17) it rounds up to
+    exactly ``box``, which periodic neighbour searches reject; that image is 0.
+    """
+    wrapped = np.mod(positions, box)
+    return np.where(wrapped >= box, wrapped - box, wrapped)
 
 
 def read_dump(path: str | Path) -> Configuration:

@@ -14,6 +14,7 @@ paper names (supercooled liquid, glass) are the only ones in the fit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -179,3 +180,44 @@ def plot_glass_transitions(results: list[GlassTransition], path, paper_tg: dict 
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
+
+
+#: The paper's values (Swanson et al. 2020, §2.2) for the figure's labels.
+PAPER_TG = {200_000: 0.39, 20_000_000: 0.37}
+
+
+def fit_campaign(manifest, out, t_cool=None, t_max: float = 1.0,
+                 n_bootstrap: int = 1000) -> list[GlassTransition]:
+    """Tg of every cooling rate of a ``glassml simulate`` manifest, written to ``out``.
+
+    Writes ``tcool_<rate>.json`` per rate (with the paper's Tg where it has one), ``tg.json``
+    when there is one rate, and the figure ``tg.png``. ``t_cool`` lists the rates to fit
+    (default: all).
+    """
+    from .datasets import read_manifest
+    from .fileio import atomic_path, write_json_atomic
+
+    rows = read_manifest(manifest)
+    if "e_is" not in rows[0] or "t_cool" not in rows[0]:
+        raise InputError(f"{manifest} has no e_is/t_cool columns; is it a `glassml simulate` "
+                         "manifest?")
+    rates = sorted({r["t_cool"] for r in rows}, reverse=True)
+    chosen = t_cool or rates
+    missing = set(chosen) - set(rates)
+    if missing:
+        raise InputError(f"no rows with t_cool={sorted(missing)}; the manifest has {rates}")
+    results = [glass_transition([r for r in rows if r["t_cool"] == tc], t_max=t_max,
+                                n_bootstrap=n_bootstrap) for tc in chosen]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for res in results:
+        info = res.as_dict()
+        if res.t_cool in PAPER_TG:
+            info["paper_tg"] = PAPER_TG[res.t_cool]
+        write_json_atomic(out / f"tcool_{res.t_cool}.json", info)
+    if len(results) == 1:
+        write_json_atomic(out / "tg.json", results[0].as_dict())
+    with atomic_path(out / "tg.png") as tmp:
+        plot_glass_transitions(results, str(tmp) + ".png", PAPER_TG)
+        Path(str(tmp) + ".png").replace(tmp)
+    return results

@@ -20,18 +20,15 @@ All lengths are measured in a *length scale* ``L`` fixed by the model, not by th
 * A window of length ``l_win`` is a square of physical side ``l_win * L``. In the paper ``L`` is
   the box, so the window is ``l_win`` of the box side in scaled coordinates.
 
-The trainer stores the training box side as ``length_scale`` in the model folder, so the same
+The trainer stores the training box side as ``length_scale`` in the model folder's recipe, so the same
 model sees the same physical neighbourhoods and the same edge-feature values on a window of its
 training box, on a whole periodic 4320-particle frame, and on a 30x30 or 120x120 box: a window
 is always ``l_win * L`` wide, never a fixed fraction of whatever box it is cut from.
 
-Node features
--------------
-* ``"paper"``: ``(x, y, is_A, is_B)``, with ``x, y`` the scaled coordinates of the particle in its
-  frame (position / box side, in [0, 1)) and the particle type one-hot encoded. As in the paper,
-  this makes the model depend on where a particle sits in the box.
-* ``"invariant"``: ``(is_A, is_B)`` only. Edges carry the distance, so the model is exactly
-  invariant to rotations, reflections and translations (which the paper's ``x, y`` break).
+The recipe (``k``, node features, length scale, ``l_win``) is one
+:class:`~ovito_glassml.graph_spec.GraphSpec`; node-feature modes are listed in
+:data:`~ovito_glassml.graph_spec.FEATURE_MODES`, and neighbours come from
+:mod:`ovito_glassml.neighbors`.
 
 Every graph keeps ``particle_index``: for node ``i``, the index of its particle in the source
 :class:`~ovito_glassml.configuration.Configuration`. Edge ``e`` joins particles
@@ -43,70 +40,17 @@ Every graph keeps ``particle_index``: for node ``i``, the index of its particle 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 from torch_geometric.data import Data
 
 from .configuration import TYPE_A, TYPE_B, Configuration
 from .errors import InputError
+from .graph_spec import FEATURE_MODES, GraphSpec, node_feature_dim
+from .neighbors import Neighbors, knn_pairs, window_members
 
-FEATURE_MODES = ("paper", "invariant")
-
-
-@dataclass(frozen=True)
-class GraphSpec:
-    """How a configuration becomes a graph.
-
-    Parameters
-    ----------
-    num_neighbors : int
-        ``k``: each particle is joined to its ``k`` nearest neighbours (paper: 1..5).
-    features : {"paper", "invariant"}
-        Node features: ``(x, y, is_A, is_B)`` as in the paper, or ``(is_A, is_B)``.
-    length_scale : float or None
-        The length that is 1 in edge features and window lengths (see the module docstring).
-        ``None``: the configuration's own box side, which is the paper's scaled coordinates.
-    """
-
-    num_neighbors: int = 2
-    features: str = "paper"
-    length_scale: float | None = None
-
-    def __post_init__(self):
-        k = self.num_neighbors
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"num_neighbors (k) must be an integer >= 1, got {k!r}")
-        object.__setattr__(self, "num_neighbors", int(k))
-        if self.features not in FEATURE_MODES:
-            raise InputError(f"node features must be one of {FEATURE_MODES}, got {self.features!r}")
-        if self.length_scale is not None:
-            scale = float(self.length_scale)
-            if not np.isfinite(scale) or scale <= 0:
-                raise InputError(f"length_scale must be a positive length, got {self.length_scale!r}")
-            object.__setattr__(self, "length_scale", scale)
-
-    @property
-    def node_dim(self) -> int:
-        """Number of node features."""
-        return node_feature_dim(self.features)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def scale_for(self, config: Configuration) -> float:
-        """The length scale ``L`` used for ``config``."""
-        if self.length_scale is not None:
-            return self.length_scale
-        return float(np.sqrt(np.prod(config.box)))
-
-def node_feature_dim(features: str) -> int:
-    """Number of node features of a feature mode (4 for "paper", 2 for "invariant")."""
-    if features not in FEATURE_MODES:
-        raise InputError(f"node features must be one of {FEATURE_MODES}, got {features!r}")
-    return 4 if features == "paper" else 2
+__all__ = ["FEATURE_MODES", "GraphSpec", "ParticleGraph", "frame_graph", "knn_pairs",
+           "node_feature_dim", "window_graph", "window_graph_at", "window_origins", "window_side"]
 
 
 class ParticleGraph(Data):
@@ -129,38 +73,6 @@ class ParticleGraph(Data):
         return super().__inc__(key, value, *args, **kwargs)
 
 
-def knn_pairs(points: np.ndarray, k: int, boxsize=None) -> tuple[np.ndarray, np.ndarray]:
-    """Unordered pairs ``(i < j)`` in the union of the k-nearest-neighbour relations, with distances.
-
-    Parameters
-    ----------
-    points : (n, d) array of positions.
-    k : number of neighbours per point.
-    boxsize : None for open boundaries, or the periodic box side lengths (points in [0, box)).
-
-    Returns
-    -------
-    pairs : (P, 2) int64, sorted rows ``i < j``, each unordered pair once.
-    distance : (P,) float64 (minimum-image distance when periodic).
-    """
-    n = len(points)
-    tree = cKDTree(points, boxsize=boxsize)
-    dist, idx = tree.query(points, k=k + 1)
-    own = np.arange(n)[:, None]
-    # the point itself is normally the first hit; coincident points can displace it, so drop it
-    # wherever it appears and keep the first k others
-    keep = idx != own
-    keep &= np.cumsum(keep, axis=1) <= k
-    i = np.broadcast_to(own, idx.shape)[keep]
-    j = idx[keep]
-    d = dist[keep]
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    key = lo.astype(np.int64) * n + hi
-    key, first = np.unique(key, return_index=True)
-    pairs = np.stack([key // n, key % n], axis=1)
-    return pairs, d[first]
-
-
 def _check_types(types: np.ndarray, where: str) -> None:
     bad = ~np.isin(types, (TYPE_A, TYPE_B))
     if bad.any():
@@ -169,13 +81,6 @@ def _check_types(types: np.ndarray, where: str) -> None:
     if np.all(types == types[0]):
         raise InputError(f"{where} has only type-{int(types[0])} particles; the binary-mixture "
                          "model needs both A and B particles")
-
-
-def _node_features(types: np.ndarray, scaled: np.ndarray, features: str) -> np.ndarray:
-    onehot = np.stack([types == TYPE_A, types == TYPE_B], axis=1).astype(np.float32)
-    if features == "invariant":
-        return onehot
-    return np.concatenate([scaled.astype(np.float32), onehot], axis=1)
 
 
 def _assemble(pairs: np.ndarray, distance: np.ndarray, x: np.ndarray,
@@ -201,25 +106,21 @@ def _check_config(config: Configuration) -> None:
         raise InputError("the configuration has NaN or infinite coordinates; fix the input file")
 
 
-def window_side(config: Configuration, window_length: float, spec: GraphSpec) -> np.ndarray:
+def window_side(config: Configuration, spec: GraphSpec) -> np.ndarray:
     """The window's side in scaled coordinates of ``config`` (per axis), ``l_win * L / box``.
 
-    Raises :class:`InputError` if ``window_length`` is outside (0, 1] or the window is wider than
-    the box.
+    Raises :class:`InputError` if the window is wider than the box.
     """
-    l_win = float(window_length)
-    if not (0.0 < l_win <= 1.0):
-        raise InputError(f"window length l_win must be in (0, 1], got {window_length!r}")
-    side = l_win * spec.scale_for(config) / config.box
+    scale = spec.scale_for(config)
+    side = spec.window_length * scale / config.box
     if np.any(side > 1.0 + 1e-12):
         raise InputError(
-            f"a window of l_win={l_win} x length scale {spec.scale_for(config):g} is wider than the "
+            f"a window of l_win={spec.window_length} x length scale {scale:g} is wider than the "
             f"box {config.box.tolist()}; use a smaller l_win or a larger box")
     return np.minimum(side, 1.0)
 
 
-def window_graph_at(config: Configuration, origin, window_length: float,
-                    spec: GraphSpec) -> ParticleGraph:
+def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleGraph:
     """The graph of the particles in the square window whose lower corner is ``origin``.
 
     Parameters
@@ -227,14 +128,13 @@ def window_graph_at(config: Configuration, origin, window_length: float,
     config : the configuration.
     origin : (2,) lower corner in scaled coordinates of ``config``, each in ``[0, 1 - side]``
         (``side`` from :func:`window_side`); the window does not wrap around the box (paper).
-    window_length : ``l_win`` in (0, 1]; the window is ``l_win * L`` wide (see module docstring).
-    spec : graph definition.
+    spec : graph recipe; the window is ``spec.window_length * L`` wide (see module docstring).
 
     Particles with ``origin <= x <= origin + side`` in both axes are kept; neighbours and
     distances are those inside the window (open boundaries).
     """
     _check_config(config)
-    side = window_side(config, window_length, spec)
+    side = window_side(config, spec)
     origin = np.asarray(origin, dtype=np.float64).reshape(-1)
     if origin.shape != (2,) or not np.all(np.isfinite(origin)):
         raise InputError(f"window origin must be two finite scaled coordinates, got {origin}")
@@ -242,40 +142,38 @@ def window_graph_at(config: Configuration, origin, window_length: float,
         raise InputError(f"window origin {origin.tolist()} puts the window outside the box; "
                          f"each coordinate must be in [0, {(1.0 - side).round(6).tolist()}]")
     scaled = config.scaled_positions()
-    inside = np.all((scaled >= origin) & (scaled <= origin + side), axis=1)
-    index = np.flatnonzero(inside)
+    index = np.flatnonzero(window_members(scaled, origin, side))
     k = spec.num_neighbors
+    where = f"the window at {origin.round(4).tolist()} (l_win={spec.window_length})"
     if len(index) < k + 1:
-        raise InputError(f"the window at {origin.round(4).tolist()} (l_win={window_length}) holds "
-                         f"{len(index)} particles, fewer than k+1={k + 1}; use a larger l_win or "
-                         "a smaller k")
+        raise InputError(f"{where} holds {len(index)} particles, fewer than k+1={k + 1}; use a "
+                         "larger l_win or a smaller k")
     types = config.types[index]
-    _check_types(types, f"the window at {origin.round(4).tolist()} (l_win={window_length})")
-    pairs, distance = knn_pairs(config.positions[index], k)
-    x = _node_features(types, scaled[index], spec.features)
+    _check_types(types, where)
+    pairs, distance = Neighbors(config.positions[index]).knn_pairs(k)
+    x = spec.node_features(types, scaled[index])
     return _assemble(pairs, distance / spec.scale_for(config), x, index)
 
 
-def window_graph(config: Configuration, window_length: float, spec: GraphSpec,
-                 rng=None) -> ParticleGraph:
+def window_graph(config: Configuration, spec: GraphSpec, rng=None) -> ParticleGraph:
     """The paper's augmentation: the graph of a random square window of length ``l_win``.
 
     The lower corner is drawn uniformly from ``[0, 1 - side]`` in each axis independently
     (paper §2.4.2); ``rng`` is a ``numpy.random.Generator`` or a seed.
     """
-    side = window_side(config, window_length, spec)
+    side = window_side(config, spec)
     rng = np.random.default_rng(rng)
     origin = rng.uniform(0.0, 1.0, size=2) * (1.0 - side)
-    return window_graph_at(config, origin, window_length, spec)
+    return window_graph_at(config, origin, spec)
 
 
-def window_origins(config: Configuration, window_length: float, spec: GraphSpec) -> np.ndarray:
+def window_origins(config: Configuration, spec: GraphSpec) -> np.ndarray:
     """Lower corners (scaled) of windows that tile ``config`` completely, overlapping evenly.
 
     ``ceil(1 / side)`` windows per axis, spread from 0 to ``1 - side``; every particle lies in at
     least one window. Returns an (n, 2) array, row-major in y then x.
     """
-    side = window_side(config, window_length, spec)
+    side = window_side(config, spec)
     counts = np.ceil(1.0 / side - 1e-9).astype(int)
     axes = [np.linspace(0.0, 1.0 - s, c) if c > 1 else np.zeros(1) for s, c in zip(side, counts)]
     gx, gy = np.meshgrid(axes[0], axes[1])
@@ -292,11 +190,6 @@ def frame_graph(config: Configuration, spec: GraphSpec) -> ParticleGraph:
     if config.n_particles < k + 1:
         raise InputError(f"the frame has {config.n_particles} particles, fewer than k+1={k + 1}")
     _check_types(config.types, "the frame")
-    box = config.box
-    pos = config.positions
-    # np.mod can round a tiny negative coordinate up to exactly the box side; cKDTree rejects it
-    pos = np.where(pos >= box, 0.0, pos)
-    pairs, distance = knn_pairs(pos, k, boxsize=box)
-    x = _node_features(config.types, pos / box, spec.features)
+    pairs, distance = Neighbors.of(config).knn_pairs(k)
+    x = spec.node_features(config.types, config.scaled_positions())
     return _assemble(pairs, distance / spec.scale_for(config), x, np.arange(config.n_particles))
-

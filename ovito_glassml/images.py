@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .configuration import TYPE_A, TYPE_B, Configuration
+from .configuration import TYPE_A, TYPE_B, Configuration, wrap_into_box
 from .errors import InputError
 
 #: Image side in pixels used by the paper's CNN.
@@ -118,7 +118,7 @@ def render_images(configs, size: int = IMAGE_SIZE) -> np.ndarray:
         box = np.asarray(configs.box, dtype=np.float64)
         offsets = np.asarray(configs.offsets, dtype=np.int64)
         per_particle_box = np.repeat(box, np.diff(offsets), axis=0)
-        positions = np.mod(np.asarray(configs.positions, dtype=np.float64), per_particle_box)
+        positions = wrap_into_box(np.asarray(configs.positions, dtype=np.float64), per_particle_box)
         return _rasterise(positions, np.asarray(configs.types), box, offsets, size)
     configs = list(configs)
     if not configs:

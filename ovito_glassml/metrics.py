@@ -28,7 +28,7 @@ On either graph we count
     type-A (type-B) particles on no edge. In the B-particle graph every B particle has edges, so
     only A particles can be isolated.
 
-Everything is vectorised: one periodic :class:`scipy.spatial.cKDTree` query and one
+Everything is vectorised: one periodic neighbour query (:mod:`ovito_glassml.neighbors`) and one
 :func:`scipy.sparse.csgraph.connected_components` call per configuration.
 """
 
@@ -37,28 +37,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from .configuration import TYPE_A, TYPE_B, Configuration
 from .errors import InputError
+from .neighbors import Neighbors, pair_keys, pairs_of_keys, unique_pairs
 
 #: The paper's choice: k = 2 was the optimal number of neighbours of the attention D-MPNN.
 PAPER_NUM_NEIGHBORS = 2
-
-
-def unique_pairs(sources: np.ndarray, targets: np.ndarray, n_particles: int) -> np.ndarray:
-    """The undirected union of directed joins: an ``(M, 2)`` array of pairs ``i < j``, each once.
-
-    Self-joins are dropped. Pairs are sorted by ``(i, j)``.
-    """
-    sources = np.asarray(sources, dtype=np.int64)
-    targets = np.asarray(targets, dtype=np.int64)
-    low = np.minimum(sources, targets)
-    high = np.maximum(sources, targets)
-    keep = low != high
-    # one integer key per unordered pair makes the union a single np.unique call
-    keys = np.unique(low[keep] * n_particles + high[keep])
-    return np.stack([keys // n_particles, keys % n_particles], axis=1)
 
 
 def count_graph(pairs: np.ndarray, types: np.ndarray) -> dict[str, int]:
@@ -192,15 +177,8 @@ class GlassGraphMetrics(_CountedGraph):
         if n < k + 1:
             raise InputError(f"the configuration has {n} particles; joining each B particle to "
                              f"{k} neighbours needs at least {k + 1}")
-        tree = cKDTree(config.positions, boxsize=config.box)
-        # ask for k+1 and drop the particle itself by index, not by rank: a particle sitting
-        # exactly on another one need not come back first
-        _, neighbors = tree.query(config.positions[b_index], k=k + 1)
-        not_self = neighbors != b_index[:, None]
-        first_k = np.cumsum(not_self, axis=1) <= k
-        chosen = not_self & first_k
-        sources = np.broadcast_to(b_index[:, None], neighbors.shape)[chosen]
-        self._graph_edges = unique_pairs(sources, neighbors[chosen], n)
+        sources, targets, _ = Neighbors.of(config).knn(k, query_index=b_index)
+        self._graph_edges = unique_pairs(sources, targets, n)
         self._counts = count_graph(self._graph_edges, types)
         return self
 
@@ -231,12 +209,11 @@ def pair_attention(edge_index: np.ndarray, weights: np.ndarray, n_particles: int
     if edge_index.ndim != 2 or edge_index.shape[0] != 2 or edge_index.shape[1] != len(weights):
         raise InputError(f"edge_index must have shape (2, E) with E = {len(weights)} weights, "
                          f"got {edge_index.shape}")
-    low = np.minimum(edge_index[0], edge_index[1])
-    high = np.maximum(edge_index[0], edge_index[1])
-    keys, inverse = np.unique(low * n_particles + high, return_inverse=True)
+    keys, inverse = np.unique(pair_keys(edge_index[0], edge_index[1], n_particles),
+                              return_inverse=True)
     pair_weights = np.full(len(keys), -np.inf)
     np.maximum.at(pair_weights, inverse, weights)
-    return np.stack([keys // n_particles, keys % n_particles], axis=1), pair_weights
+    return pairs_of_keys(keys, n_particles), pair_weights
 
 
 class AttentionGraphCounts(_CountedGraph):

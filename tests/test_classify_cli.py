@@ -11,15 +11,15 @@ import pytest
 from scipy.stats import spearmanr
 
 from ovito_glassml.cli import main
-from tiny_model import HELD_OUT_SEEDS, session_model_folder, write_dump
+from tiny_model import HELD_OUT_SEEDS, write_dump
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "data" / "small" / "slow" / "manifest.csv"
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return session_model_folder(tmp_path_factory)
+def model(tiny_model_folder):
+    return tiny_model_folder
 
 
 @pytest.fixture(scope="module")

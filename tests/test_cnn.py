@@ -112,7 +112,7 @@ def test_training_starts_every_image_at_one_half_with_more_live_dense_units():
     images = np.stack([render_image(config) for config in load_dataset(DATASET1).subset([0, 12])])
 
     def live_fraction(model):
-        hidden = keras.Model(model.inputs, model.get_layer("dense").output)(images)
+        hidden = keras.Model(model.inputs[0], model.get_layer("dense").output)(images)
         return (np.asarray(hidden) > 0).mean()
 
     keras.utils.set_random_seed(1)
@@ -139,6 +139,21 @@ def test_loading_a_folder_without_weights_says_so(tmp_path):
 
 # ----------------------------------------------------------------------------- training
 
+@pytest.mark.parametrize("args, message", [
+    (["--dropout", "1.5"], "--dropout must be in"),
+    (["--epochs", "0"], "at least 1"),
+    (["--test-fraction", "1"], "--test-fraction"),
+])
+def test_train_cnn_command_refuses_bad_settings_in_one_line(tmp_path, capsys, args, message):
+    from ovito_glassml.cli import main
+
+    assert main(["train", "cnn", "--data", str(DATASET1), "--out", str(tmp_path / "m"),
+                 *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
 # A brief training at the paper's rates: the 16 configurations of 8 runs, 150 epochs of one full
 # batch, rotations, flips and random periodic shifts. Without the shifts the 71.9 M-weight dense
 # layer memorises the 16 images and held-out runs score at chance (docs/cnn.md).
@@ -161,6 +176,7 @@ def trained(tmp_path_factory):
     return folder, train, held_out
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_cnn_model_folder(trained):
     folder, train, _ = trained
     config = load_classifier(folder).config
@@ -172,6 +188,7 @@ def test_train_command_writes_a_cnn_model_folder(trained):
     assert len(config["data"]["train_indices"]) == len(train)
 
 
+@pytest.mark.slow
 def test_brief_training_separates_glass_from_liquid_in_held_out_runs(trained):
     from ovito_glassml.training.evaluate import evaluate
 
@@ -185,6 +202,7 @@ def test_brief_training_separates_glass_from_liquid_in_held_out_runs(trained):
     assert evaluate(load_classifier(folder), train)["auc"] >= 0.9
 
 
+@pytest.mark.slow
 def test_evaluate_command_scores_a_cnn_folder_on_held_out_runs(trained, tmp_path, capsys):
     import json
 
@@ -206,7 +224,7 @@ def test_saved_model_loads_with_identical_outputs(tmp_path):
     keras.utils.set_random_seed(3)
     model = build_cnn(0.25)
     save_cnn_weights(model, tmp_path)
-    save_model(tmp_path, "cnn", {"dropout": 0.25}, weights={})
+    save_model(tmp_path, "cnn", {"dropout": 0.25})
     loaded = load_classifier(tmp_path)
     assert loaded.kind == "cnn"
     dataset = load_dataset(DATASET1).subset([0, 13])
@@ -216,6 +234,7 @@ def test_saved_model_loads_with_identical_outputs(tmp_path):
     assert probability.shape == (2,) and np.all((probability > 0) & (probability < 1))
 
 
+@pytest.mark.slow
 def test_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
     dataset = load_dataset(DATASET1)
     runs = dataset.run_ids()
@@ -231,6 +250,7 @@ def test_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused(tmp_path):
     dataset = load_dataset(DATASET1)
     idx = np.array([0, 12])
@@ -241,6 +261,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
                          resume=True, log=lambda line: None)
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_training_computes_in_bfloat16_and_saves_a_float32_model(tmp_path):
     from ovito_glassml.models.cnn import save_cnn_weights
 
@@ -260,6 +281,7 @@ def test_mixed_bfloat16_training_computes_in_bfloat16_and_saves_a_float32_model(
         build_cnn(0.1, precision="float16")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seconds, saves", [(0.0, 3), (1e9, 1)])
 def test_checkpoints_are_written_by_time_and_after_the_last_epoch(tmp_path, monkeypatch, seconds,
                                                                   saves):

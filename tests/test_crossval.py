@@ -13,7 +13,9 @@ import torch
 
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.errors import InputError
-from ovito_glassml.training.crossval import PRESETS, TrialObjective, nested_folds
+from ovito_glassml.training.objective import TrialObjective
+from ovito_glassml.training.presets import PRESETS
+from ovito_glassml.training.splits import nested_folds
 from ovito_glassml.training.search import GridRange, TrialLog, run_search
 
 # one thread: two torch threads on this loaded 2-core machine train many times slower
@@ -85,11 +87,11 @@ def test_resumed_search_proposes_the_trials_of_an_uninterrupted_one(tmp_path):
     assert [r["params"] for r in resumed] == [r["params"] for r in whole]
 
 
+@pytest.mark.slow
 def test_search_killed_mid_run_resumes_to_the_same_number_of_trials(tmp_path):
     log_path = tmp_path / "search.json"
     script = f"""
 import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
 import time
 from test_crossval import TINY_SPACE, tiny_objective
 from ovito_glassml.training.search import run_search
@@ -104,7 +106,8 @@ def stalls_after_the_first_trial(params):
     return objective(params)
 run_search(stalls_after_the_first_trial, TINY_SPACE, {str(log_path)!r}, 3, seed=0, startup_trials=1)
 """
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # the script imports this module, so the tests folder goes on its path
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "tests"))
     proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -114,6 +117,7 @@ run_search(stalls_after_the_first_trial, TINY_SPACE, {str(log_path)!r}, 3, seed=
     finally:
         proc.kill()
         proc.wait()
+        proc.stderr.close()
     before = json.loads(log_path.read_text())["trials"]
     assert 1 <= len(before) < 3
 
@@ -124,6 +128,7 @@ run_search(stalls_after_the_first_trial, TINY_SPACE, {str(log_path)!r}, 3, seed=
     assert len(TrialLog.open(log_path, TINY_SPACE, 0).records) == 3
 
 
+@pytest.mark.slow
 def test_search_runs_its_trials_on_a_local_ray_instance(tmp_path):
     ray = pytest.importorskip("ray")
     log_path = tmp_path / "search.json"

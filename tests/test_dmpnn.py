@@ -15,7 +15,8 @@ from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import GraphSpec, ParticleGraph, frame_graph, window_graph, window_graph_at
 from ovito_glassml.models import load_classifier
 from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
-from ovito_glassml.models.store import CONFIG_NAME, WEIGHTS_NAME, save_dmpnn
+from ovito_glassml.models.dmpnn_classifier import save_dmpnn
+from ovito_glassml.models.store import CONFIG_NAME, WEIGHTS_NAME
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "small" / "datasets" / "dataset1.npz"
 SMALL = dict(hidden_size=16, message_steps=3, ffn_layers=2)
@@ -82,8 +83,8 @@ def test_full_forward_equals_the_equations_by_hand():
 
 
 def test_attention_weights_sum_to_one_per_configuration(dataset):
-    spec = GraphSpec(2)
-    batch = Batch.from_data_list([window_graph(dataset[i], 0.3, spec, rng=i) for i in range(4)])
+    spec = GraphSpec(2, window_length=0.3)
+    batch = Batch.from_data_list([window_graph(dataset[i], spec, rng=i) for i in range(4)])
     _, attention = _model()(batch, return_attention=True)
     assert attention.shape == (2, batch.num_edges)
     per_graph = scatter(attention, batch.batch[batch.edge_index[0]], dim=1, reduce="sum")
@@ -102,19 +103,19 @@ def test_output_is_invariant_to_particle_permutation(dataset):
 
 def test_invariant_mode_ignores_rotation_reflection_translation_of_a_window(dataset):
     config = dataset[5]
-    inside = window_graph_at(config, (0.3, 0.3), 0.3, GraphSpec(2)).particle_index.numpy()
+    inside = window_graph_at(config, (0.3, 0.3), GraphSpec(2, window_length=0.3)).particle_index.numpy()
     pos, types = config.positions[inside], config.types[inside]
     centred = pos - pos.mean(0)
     angle = 0.7
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     moved = (centred @ rot.T) * np.array([-1.0, 1.0]) + np.array([21.3, 18.9])
-    spec = GraphSpec(2, "invariant", length_scale=40.0)
+    spec = GraphSpec(2, "invariant", length_scale=40.0, window_length=1.0)
     box = np.array([40.0, 40.0])
     model = _model(node_dim=2)
     # l_win = 1 with the box as length scale: the whole (open-boundary) window as one graph
     a = model(Batch.from_data_list([window_graph_at(Configuration(centred + 20.0, types, box),
-                                                     (0, 0), 1.0, spec)]))
-    b = model(Batch.from_data_list([window_graph_at(Configuration(moved, types, box), (0, 0), 1.0,
+                                                     (0, 0), spec)]))
+    b = model(Batch.from_data_list([window_graph_at(Configuration(moved, types, box), (0, 0),
                                                      spec)]))
     assert torch.allclose(a, b, atol=1e-5)
 
@@ -133,8 +134,8 @@ def test_invariant_mode_ignores_symmetries_of_the_periodic_frame(dataset):
 
 
 def test_a_configuration_gives_the_same_output_alone_and_in_a_batch(dataset):
-    spec = GraphSpec(2)
-    graphs = [window_graph(dataset[i], 0.3, spec, rng=i) for i in range(5)]
+    spec = GraphSpec(2, window_length=0.3)
+    graphs = [window_graph(dataset[i], spec, rng=i) for i in range(5)]
     model = _model()
     alone_logits, alone_attention = model(Batch.from_data_list([graphs[2]]), return_attention=True)
     batch = Batch.from_data_list(graphs)
@@ -145,16 +146,16 @@ def test_a_configuration_gives_the_same_output_alone_and_in_a_batch(dataset):
 
 
 def test_paper_attention_scaling_shrinks_states_by_the_weights(dataset):
-    g = Batch.from_data_list([window_graph(dataset[0], 0.3, GraphSpec(2), rng=0)])
+    g = Batch.from_data_list([window_graph(dataset[0], GraphSpec(2, window_length=0.3), rng=0)])
     scaled = _model(attention_scaling="edges")
     literal = _model(attention_scaling="none")
     assert not torch.allclose(scaled(g), literal(g))
 
 
 def test_save_then_load_gives_identical_outputs(dataset, tmp_path):
-    spec = GraphSpec(2, "paper", length_scale=30.0)
+    spec = GraphSpec(2, "paper", length_scale=30.0, window_length=0.3)
     model = _model()
-    save_dmpnn(tmp_path / "m", model, spec, 0.3, data={"dataset": str(DATA)})
+    save_dmpnn(tmp_path / "m", model, spec, data={"dataset": str(DATA)})
     clf = load_classifier(tmp_path / "m")
     graph = Batch.from_data_list([frame_graph(dataset[1], spec)])
     with torch.no_grad():
@@ -165,16 +166,18 @@ def test_save_then_load_gives_identical_outputs(dataset, tmp_path):
 
 
 def test_model_folder_is_json_and_safetensors(tmp_path):
-    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0), 0.2)
+    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0, window_length=0.2))
     config = json.loads((tmp_path / CONFIG_NAME).read_text())
-    assert config["kind"] == "dmpnn" and config["features"] == "paper"
-    assert config["length_scale"] == 30.0 and config["hyperparameters"]["num_neighbors"] == 2
+    assert config["kind"] == "dmpnn"
+    assert config["graph"] == {"num_neighbors": 2, "features": "paper", "length_scale": 30.0,
+                               "window_length": 0.2}
+    assert not {"num_neighbors", "window_length"} & set(config["hyperparameters"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]
 
 
 def test_attention_of_one_graph_is_returned_per_directed_edge(dataset, tmp_path):
-    spec = GraphSpec(2, length_scale=30.0)
-    save_dmpnn(tmp_path, _model(), spec, 0.3)
+    spec = GraphSpec(2, length_scale=30.0, window_length=0.3)
+    save_dmpnn(tmp_path, _model(), spec)
     clf = load_classifier(tmp_path)
     graph = clf.graph(dataset[0], origin=(0.1, 0.1))
     prob, attention = clf.attention(graph)
@@ -187,7 +190,7 @@ def test_loading_a_folder_without_config_is_a_clear_error(tmp_path):
 
 
 def test_loading_a_newer_format_version_is_a_clear_error(tmp_path):
-    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0), 0.2)
+    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0))
     config = json.loads((tmp_path / CONFIG_NAME).read_text())
     config["format_version"] = 99
     (tmp_path / CONFIG_NAME).write_text(json.dumps(config))
@@ -202,6 +205,6 @@ def test_loading_an_unknown_model_kind_is_a_clear_error(tmp_path):
 
 
 def test_graphs_with_the_wrong_feature_mode_are_rejected(dataset):
-    graph = Batch.from_data_list([window_graph(dataset[0], 0.3, GraphSpec(2, "invariant"), rng=0)])
+    graph = Batch.from_data_list([window_graph(dataset[0], GraphSpec(2, "invariant", window_length=0.3), rng=0)])
     with pytest.raises(InputError, match="node features"):
         _model(node_dim=4)(graph)

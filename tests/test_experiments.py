@@ -1,6 +1,5 @@
 """Statistics helpers, baselines, attention statistics and the report, on fixed inputs and data/small."""
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,19 +7,18 @@ import pytest
 import torch
 from scipy import stats
 
-from ovito_glassml.commands.metrics_vs_t import fit_change_of_slope
+from ovito_glassml.metrics_vs_t import fit_change_of_slope
 from ovito_glassml.configuration import Configuration
 from ovito_glassml.datasets import load_dataset
+from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts
 from ovito_glassml.training.experiments import (attention_statistics, baselines, glass_liquid_pairs,
-                                                psi6_magnitude, size_transfer,
-                                                voronoi_neighbor_counts, wilcoxon_signed_rank)
+                                                size_transfer, wilcoxon_signed_rank)
 from ovito_glassml.training.report import write_report
 
 # one thread: two torch threads on this loaded 2-core machine train many times slower
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
 DATASET1 = ROOT / "data" / "small" / "datasets" / "dataset1.npz"
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def triangular_lattice(nx=12, ny=8):
@@ -172,7 +170,7 @@ def test_cross_dataset_testing_skips_configurations_from_runs_the_model_trained_
 
 def test_report_shows_the_larger_particle_scale_when_a_dataset_has_two_crossvals(tmp_path):
     from ovito_glassml.fileio import write_json_atomic
-    from ovito_glassml.training.crossval import PRESETS
+    from ovito_glassml.training.presets import PRESETS
     from ovito_glassml.training.search import space_to_json
 
     def crossval(auc, configurations, particles):

@@ -37,7 +37,7 @@ def test_knn_union_holds_each_unordered_pair_once(config):
 
 
 def test_every_pair_becomes_two_directed_edges_with_reverse_index(config):
-    g = window_graph_at(config, (0.1, 0.2), 0.3, GraphSpec(2))
+    g = window_graph_at(config, (0.1, 0.2), GraphSpec(2, window_length=0.3))
     src, dst = g.edge_index
     assert torch.equal(src[g.rev_index], dst) and torch.equal(dst[g.rev_index], src)
     assert torch.equal(g.rev_index[g.rev_index], torch.arange(g.num_edges))
@@ -46,8 +46,8 @@ def test_every_pair_becomes_two_directed_edges_with_reverse_index(config):
 
 
 def test_edge_feature_is_distance_in_units_of_the_length_scale(config):
-    spec = GraphSpec(2, length_scale=60.0)
-    g = window_graph_at(config, (0.2, 0.2), 0.2, spec)
+    spec = GraphSpec(2, length_scale=60.0, window_length=0.2)
+    g = window_graph_at(config, (0.2, 0.2), spec)
     pos = config.positions[g.particle_index.numpy()]
     src, dst = g.edge_index.numpy()
     expected = np.linalg.norm(pos[src] - pos[dst], axis=1) / 60.0
@@ -55,7 +55,7 @@ def test_edge_feature_is_distance_in_units_of_the_length_scale(config):
 
 
 def test_default_length_scale_is_the_box_side_as_in_the_paper(config):
-    g = window_graph_at(config, (0.0, 0.0), 0.3, GraphSpec(2))
+    g = window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.3))
     scaled = config.scaled_positions()[g.particle_index.numpy()]
     src, dst = g.edge_index.numpy()
     np.testing.assert_allclose(g.edge_attr[:, 0].numpy(),
@@ -64,7 +64,7 @@ def test_default_length_scale_is_the_box_side_as_in_the_paper(config):
 
 def test_window_keeps_exactly_the_particles_inside_the_square(config):
     origin = np.array([0.25, 0.5])
-    g = window_graph_at(config, origin, 0.3, GraphSpec(2))
+    g = window_graph_at(config, origin, GraphSpec(2, window_length=0.3))
     s = config.scaled_positions()
     inside = np.flatnonzero(np.all((s >= origin) & (s <= origin + 0.3), axis=1))
     np.testing.assert_array_equal(np.sort(g.particle_index.numpy()), inside)
@@ -72,15 +72,15 @@ def test_window_keeps_exactly_the_particles_inside_the_square(config):
 
 def test_window_side_is_l_win_times_the_length_scale_on_any_box(config):
     # a model trained on a 60x60 box (length scale 60) cuts 12-sigma windows from this 30x30 box
-    g = window_graph_at(config, (0.0, 0.0), 0.2, GraphSpec(2, length_scale=60.0))
+    g = window_graph_at(config, (0.0, 0.0), GraphSpec(2, length_scale=60.0, window_length=0.2))
     pos = config.positions[g.particle_index.numpy()]
     assert pos.max() <= 12.0 and pos.max() > 11.0
 
 
 def test_paper_features_are_scaled_xy_and_type_and_invariant_features_type_only(config):
     origin = (0.3, 0.3)
-    paper = window_graph_at(config, origin, 0.3, GraphSpec(2, "paper"))
-    invariant = window_graph_at(config, origin, 0.3, GraphSpec(2, "invariant"))
+    paper = window_graph_at(config, origin, GraphSpec(2, "paper", window_length=0.3))
+    invariant = window_graph_at(config, origin, GraphSpec(2, "invariant", window_length=0.3))
     idx = paper.particle_index.numpy()
     np.testing.assert_allclose(paper.x[:, :2].numpy(), config.scaled_positions()[idx], rtol=1e-6)
     is_b = (config.types[idx] == 2).astype(np.float32)
@@ -105,21 +105,21 @@ def test_frame_graph_has_every_particle_as_a_node(config):
 
 
 def test_window_origins_tile_every_particle(config):
-    spec = GraphSpec(2, length_scale=60.0)
+    spec = GraphSpec(2, length_scale=60.0, window_length=0.15)
     covered = np.zeros(config.n_particles, bool)
-    for origin in window_origins(config, 0.15, spec):
-        covered[window_graph_at(config, origin, 0.15, spec).particle_index.numpy()] = True
+    for origin in window_origins(config, spec):
+        covered[window_graph_at(config, origin, spec).particle_index.numpy()] = True
     assert covered.all()
 
 
 def test_random_window_is_repeatable_with_a_seed(config):
-    a = window_graph(config, 0.2, GraphSpec(2), rng=7)
-    b = window_graph(config, 0.2, GraphSpec(2), rng=7)
+    a = window_graph(config, GraphSpec(2, window_length=0.2), rng=7)
+    b = window_graph(config, GraphSpec(2, window_length=0.2), rng=7)
     assert torch.equal(a.particle_index, b.particle_index)
 
 
 def test_batching_offsets_reverse_index_by_edges_and_keeps_particle_indices(config):
-    graphs = [window_graph(config, 0.3, GraphSpec(2), rng=i) for i in range(3)]
+    graphs = [window_graph(config, GraphSpec(2, window_length=0.3), rng=i) for i in range(3)]
     batch = Batch.from_data_list(graphs)
     src, dst = batch.edge_index
     assert torch.equal(src[batch.rev_index], dst)
@@ -128,14 +128,14 @@ def test_batching_offsets_reverse_index_by_edges_and_keeps_particle_indices(conf
 
 def test_window_with_fewer_than_k_plus_one_particles_is_rejected(config):
     with pytest.raises(InputError, match="fewer than k\\+1"):
-        window_graph_at(config, (0.0, 0.0), 0.02, GraphSpec(5))
+        window_graph_at(config, (0.0, 0.0), GraphSpec(5, window_length=0.02))
 
 
 def test_window_with_one_particle_type_is_rejected():
     pos = np.random.default_rng(0).uniform(0, 10, (50, 2))
     config = Configuration(pos, np.ones(50, int), np.array([10.0, 10.0]))
     with pytest.raises(InputError, match="only type-1"):
-        window_graph_at(config, (0.0, 0.0), 0.9, GraphSpec(2))
+        window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.9))
 
 
 def test_nan_coordinates_are_rejected():
@@ -145,14 +145,14 @@ def test_nan_coordinates_are_rejected():
 
 
 @pytest.mark.parametrize("l_win", [0.0, -0.1, 1.5])
-def test_window_length_outside_zero_one_is_rejected(config, l_win):
+def test_window_length_outside_zero_one_is_rejected(l_win):
     with pytest.raises(InputError, match="l_win must be in"):
-        window_graph(config, l_win, GraphSpec(2), rng=0)
+        GraphSpec(2, window_length=l_win)
 
 
 def test_window_wider_than_the_box_is_rejected(config):
     with pytest.raises(InputError, match="wider than the box"):
-        window_graph(config, 0.8, GraphSpec(2, length_scale=60.0), rng=0)
+        window_graph(config, GraphSpec(2, length_scale=60.0, window_length=0.8), rng=0)
 
 
 @pytest.mark.parametrize("k", [0, -1, 1.5])

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,17 +12,15 @@ from ovito.io import import_file
 from ovito_glassml.configuration import read_dump
 from ovito_glassml.metrics import AttentionGraphCounts, GlassGraphMetrics
 from ovito_glassml.modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
-from tiny_model import session_model_folder, write_dump
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED11 = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11"
-GLASS = SEED11 / "T0.05.dump"
-LIQUID = SEED11 / "T1.99.dump"
+from paths import GLASS_DUMP as GLASS
+from paths import LIQUID_DUMP as LIQUID
+from tiny_model import write_dump
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return session_model_folder(tmp_path_factory)
+def model(tiny_model_folder):
+    return tiny_model_folder
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +195,40 @@ def test_missing_model_folder_is_named_in_the_error(tmp_path):
         compute(GLASS, GlassClassifierModifier(model_path=str(tmp_path / "nowhere")))
 
 
+def test_attention_and_metrics_modifiers_stack_in_one_pipeline(model):
+    # both replace the frame's bonds: the last one in the pipeline owns them, and the attributes
+    # of both survive
+    metrics_last = compute(LIQUID, AttentionModifier(model_path=str(model), cutoff=1.5),
+                           GlassMetricsModifier(create_bonds=True))
+    attention_last = compute(LIQUID, GlassMetricsModifier(create_bonds=True),
+                             AttentionModifier(model_path=str(model), cutoff=1.5))
+    b_graph = GlassGraphMetrics().compute(read_dump(LIQUID)).edges
+    assert metrics_last.particles.bonds.count == len(b_graph)
+    assert "Attention" not in metrics_last.particles.bonds
+    assert "Attention" in attention_last.particles.bonds
+    assert attention_last.particles.bonds.count != len(b_graph)
+    for data in (metrics_last, attention_last):
+        assert "GlassMetrics.BBEdges" in data.attributes
+        assert "Attention.BBEdges" in data.attributes
+        assert data.attributes["GlassMetrics.BBEdges"] == metrics_last.attributes["GlassMetrics.BBEdges"]
+        assert data.attributes["Attention.BBEdges"] == attention_last.attributes["Attention.BBEdges"]
+
+
+def test_a_modifier_gives_the_same_result_on_every_invocation(model):
+    # OVITO calls modify again for every frame and every parameter change
+    pipeline = import_file(str(GLASS))
+    modifier = GlassClassifierModifier(model_path=str(model), whole_frame=False)
+    pipeline.modifiers.append(modifier)
+    first = pipeline.compute().attributes["GlassProbability"]
+    assert pipeline.compute().attributes["GlassProbability"] == first
+    modifier.whole_frame = True
+    again = pipeline.compute()
+    assert again.attributes["GlassProbability"] == first
+    assert "GlassProbability.WholeFrame" in again.attributes
+    modifier.whole_frame = False
+    assert "GlassProbability.WholeFrame" not in pipeline.compute().attributes
+
+
 def test_a_model_folder_loads_once(model):
     from ovito_glassml.modifiers.loading import cached_classifier
 
@@ -212,7 +243,14 @@ def cnn_model(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("cnn")
     save_cnn_weights(build_cnn(), folder)
-    return save_model(folder, "cnn", {"dropout": 0.0}, weights={}, features="image")
+    return save_model(folder, "cnn", {"dropout": 0.0})
+
+
+def test_both_models_implement_the_classifier_protocol(model, cnn_model):
+    from ovito_glassml.models import Classifier, load_classifier
+
+    for folder in (model, cnn_model):
+        assert isinstance(load_classifier(folder), Classifier)
 
 
 def test_classifier_reads_a_cnn_model_folder_too(cnn_model):
@@ -232,3 +270,24 @@ def test_rendering_beside_tensorflow_is_refused_not_crashed(cnn_model, tmp_path)
     assert "tensorflow" in sys.modules  # loaded by the CNN model fixture
     with pytest.raises(RuntimeError, match="separate process"):
         render_pipeline(import_file(str(GLASS)), tmp_path / "x.png")
+
+
+OVITO_SIDE = """
+import sys
+from ovito.io import import_file
+from ovito_glassml.modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
+pipeline = import_file(sys.argv[1])
+pipeline.modifiers.extend([GlassClassifierModifier(model_path=sys.argv[2]), GlassMetricsModifier(),
+                           AttentionModifier(model_path=sys.argv[2])])
+pipeline.compute()
+training = sorted(m for m in sys.modules if m.startswith("ovito_glassml.training")
+                  or m.split(".")[0] in ("hyperopt", "sklearn", "tensorflow"))
+print(",".join(training))
+"""
+
+
+def test_the_ovito_side_never_imports_the_training_code(model):
+    # a fresh process: this one has imported everything
+    result = subprocess.run([sys.executable, "-c", OVITO_SIDE, str(GLASS), str(model)],
+                            check=True, capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""])

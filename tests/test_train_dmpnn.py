@@ -21,6 +21,11 @@ QUICK = dict(window_length=0.3, hidden_size=32, batch_size=4, features="invarian
              initial_lr=1e-3, peak_lr=1e-2, final_lr=1e-3)
 
 
+def quick(**changes) -> DMPNNTrainingConfig:
+    """The quick settings with ``changes``, as one training config."""
+    return DMPNNTrainingConfig.from_params(dict(QUICK, **changes))
+
+
 @pytest.fixture(scope="module")
 def dataset():
     return load_dataset(DATA)
@@ -34,7 +39,7 @@ def split(dataset):
 @pytest.fixture(scope="module")
 def trained(dataset, split, tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
-    _, history = train_dmpnn(dataset.subset(split[0]), out, DMPNNTrainingConfig(epochs=12, **QUICK),
+    _, history = train_dmpnn(dataset.subset(split[0]), out, quick(epochs=12),
                              progress=False, data_provenance={"dataset": str(DATA)})
     return out, history
 
@@ -67,7 +72,7 @@ def test_brief_training_separates_held_out_runs_of_dataset1(trained, dataset, sp
 
 
 def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
-    config = DMPNNTrainingConfig(epochs=1, **dict(QUICK, hidden_size=8))
+    config = quick(hidden_size=8, epochs=1)
     a, _ = train_dmpnn(dataset.subset([0, 1, 2, 3, 20, 21, 22, 23]), tmp_path / "a", config, progress=False)
     b, _ = train_dmpnn(dataset.subset([0, 1, 2, 3, 20, 21, 22, 23]), tmp_path / "b", config, progress=False)
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
@@ -76,7 +81,7 @@ def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
 
 def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path):
     train = dataset.subset([0, 1, 2, 3, 20, 21, 22, 23])
-    config = DMPNNTrainingConfig(epochs=3, **dict(QUICK, hidden_size=8, dropout=0.2))
+    config = quick(hidden_size=8, dropout=0.2, epochs=3)
     straight, _ = train_dmpnn(train, tmp_path / "straight", config, progress=False)
     _, partial = train_dmpnn(train, tmp_path / "split", config, progress=False, stop_after=1)
     assert len(partial) == 1 and not (tmp_path / "split" / "config.json").exists()
@@ -88,9 +93,9 @@ def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path
 
 def test_resume_with_other_settings_is_refused(dataset, tmp_path):
     train = dataset.subset([0, 1, 22, 23])
-    config = DMPNNTrainingConfig(epochs=2, **dict(QUICK, hidden_size=8))
+    config = quick(hidden_size=8, epochs=2)
     train_dmpnn(train, tmp_path, config, progress=False, stop_after=1)
-    other = DMPNNTrainingConfig(epochs=2, **dict(QUICK, hidden_size=16))
+    other = quick(hidden_size=16, epochs=2)
     with pytest.raises(InputError, match="different settings"):
         train_dmpnn(train, tmp_path, other, progress=False, resume=True)
 
@@ -98,7 +103,7 @@ def test_resume_with_other_settings_is_refused(dataset, tmp_path):
 def test_training_needs_both_classes(dataset, tmp_path):
     glass_only = dataset.subset(np.flatnonzero(dataset.label == 1))
     with pytest.raises(InputError, match="only one class"):
-        train_dmpnn(glass_only, tmp_path, DMPNNTrainingConfig(epochs=1, **QUICK), progress=False)
+        train_dmpnn(glass_only, tmp_path, quick(epochs=1), progress=False)
 
 
 def test_evaluate_command_prints_and_writes_auc_accuracy_n(trained, tmp_path, capsys):
@@ -118,7 +123,7 @@ def test_train_command_writes_a_loadable_model_folder(tmp_path):
     assert code == 0
     clf = load_classifier(out)
     assert clf.config["hyperparameters"]["hidden_size"] == 8
-    assert clf.config["length_scale"] == 30.0
+    assert clf.graph_spec.length_scale == 30.0
     assert {"test_frame", "test_window"} <= set(clf.config["metrics"])
 
 

@@ -2,9 +2,8 @@
 
 The package's shipped model (ovito_glassml/models/default) is what users get; tests must not
 depend on it, so they train this one: dataset 1 (glass T=0.05 vs liquid T=1.99) of slow-cooling
-seeds 1-10, random windows as in the paper, the D-MPNN of ovito_glassml.models.dmpnn, saved with
-ovito_glassml.models.store.save_dmpnn. Seeds 11 and 12 are never seen, so their cooling runs are
-fair test trajectories.
+seeds 1-10, random windows as in the paper, trained by ovito_glassml.training.dmpnn.train_dmpnn.
+Seeds 11 and 12 are never seen, so their cooling runs are fair test trajectories.
 """
 
 from pathlib import Path
@@ -18,36 +17,24 @@ HELD_OUT_SEEDS = (11, 12)
 
 
 def train_tiny_dmpnn(folder, *, epochs=60, seed=0, window_length=0.4):
-    """Train and save a small attention D-MPNN (k=2, hidden 32, T=3); returns the folder."""
+    """Train and save a small attention D-MPNN (k=2, hidden 32, T=3) with the package's own
+    trainer, one full batch per epoch at a constant learning rate; returns the folder."""
     import torch
-    from torch_geometric.data import Batch
 
     from ovito_glassml.datasets import load_dataset
-    from ovito_glassml.graphs import GraphSpec, window_graph
-    from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
-    from ovito_glassml.models.store import save_dmpnn
+    from ovito_glassml.graph_spec import GraphSpec
+    from ovito_glassml.training.dmpnn import DMPNNTrainingConfig, train_dmpnn
 
     torch.set_num_threads(1)  # two threads on a loaded 2-core machine run ~50x slower
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     ds = load_dataset(DATASET)
     train = ds.subset(np.flatnonzero(np.isin(ds.seed, TRAIN_SEEDS)))
-    configs = [train[i] for i in range(len(train))]
-    spec = GraphSpec(num_neighbors=2, features="invariant", length_scale=float(configs[0].box[0]))
-    model = DMPNN(DMPNNHyperparameters(node_dim=spec.node_dim, hidden_size=32, message_steps=3,
-                                       ffn_layers=2))
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    labels = torch.as_tensor(train.label, dtype=torch.long)
-    model.train()
-    for _ in range(epochs):
-        batch = Batch.from_data_list([window_graph(c, window_length, spec, rng) for c in configs])
-        loss = torch.nn.functional.cross_entropy(model(batch), labels)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    model.eval()
-    return save_dmpnn(folder, model, spec, window_length,
-                      data={"dataset": str(DATASET), "train_seeds": list(TRAIN_SEEDS)})
+    config = DMPNNTrainingConfig(
+        graph=GraphSpec(num_neighbors=2, features="invariant", window_length=window_length),
+        hidden_size=32, message_steps=3, ffn_layers=2, batch_size=len(train), epochs=epochs,
+        seed=seed, initial_lr=3e-3, peak_lr=3e-3, final_lr=3e-3)
+    train_dmpnn(train, folder, config, progress=False,
+                data_provenance={"dataset": str(DATASET), "train_seeds": list(TRAIN_SEEDS)})
+    return Path(folder)
 
 
 def session_model_folder(tmp_path_factory):

@@ -1,7 +1,7 @@
 """Training the paper's CNN (§2.3.2): images on the fly, augmentation, Adam, the paper's schedule.
 
-``glassml train cnn --data DATASET --out DIR`` calls :func:`register_arguments` and
-:func:`train_from_args`; :func:`fit_cnn` is the same training as a function.
+``glassml train cnn --data DATASET --out DIR`` (:mod:`ovito_glassml.commands.train`) calls
+:func:`train_cnn`, which trains with :func:`fit_cnn` and writes the model folder.
 
 * Data: the training configurations (``--test-fraction`` holds whole runs out, ``split_by_run``,
   and scores them after training). Images are rendered on the fly in the ``tf.data`` pipeline: the
@@ -38,20 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ovito_glassml.datasets import PackedDataset, load_dataset, split_by_run
+from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.images import IMAGE_SIZE, render_image
-from ovito_glassml.models.cnn import (KIND, PRECISIONS, WEIGHTS_FILE, CNNClassifier, build_cnn,
+from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, CNNClassifier, build_cnn,
                                       glass_probability_of_logits, save_cnn_weights,
                                       save_keras_atomic)
 from ovito_glassml.models.store import save_model
 from .evaluate import classification_scores
+from .presets import CNN_BATCH_SIZE, CNN_DROPOUT, CNN_EPOCHS
 from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, learning_rate
 
-DEFAULT_DROPOUT = 0.1
-DEFAULT_BATCH_SIZE = 20
-DEFAULT_EPOCHS = 10
 #: Starting bias of the 80 ReLUs of the dense layer (:func:`training_start`).
 DENSE_START_BIAS = 0.1
 #: ``config.json``'s name for the augmentation, by ``translate``.
@@ -207,8 +205,8 @@ def predict_logits(model, dataset: PackedDataset) -> np.ndarray:
 
 
 def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
-            dropout: float = DEFAULT_DROPOUT, batch_size: int = DEFAULT_BATCH_SIZE,
-            epochs: int = DEFAULT_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
+            dropout: float = CNN_DROPOUT, batch_size: int = CNN_BATCH_SIZE,
+            epochs: int = CNN_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
             peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR, translate: bool = True,
             precision: str = "float32", checkpoint_dir: str | Path | None = None,
             checkpoint_seconds: float = CHECKPOINT_SECONDS, resume: bool = False,
@@ -392,90 +390,39 @@ def _load_checkpoint(folder: Path, settings: dict):
     return model, int(state["epochs_done"]), list(state["history"])
 
 
-# ----------------------------------------------------------------------------- command line
+# ----------------------------------------------------------------------------- the whole run
 
-def register_arguments(parser) -> None:
-    """The arguments of ``glassml train cnn`` (the same names as ``glassml train dmpnn``)."""
-    parser.add_argument("--data", required=True, metavar="DATASET",
-                        help="training dataset (.npz or manifest .csv with a label column)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="model folder to write (holds checkpoint/ while training)")
-    parser.add_argument("--dropout", type=float, default=DEFAULT_DROPOUT,
-                        help="dropout after the 80-neuron layer "
-                             f"(paper 0-0.5; default {DEFAULT_DROPOUT})")
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                        help=f"images per batch (paper 10-100; default {DEFAULT_BATCH_SIZE})")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
-                        help=f"passes over the training set (paper 10; default {DEFAULT_EPOCHS})")
-    parser.add_argument("--peak-lr", type=float, default=PEAK_LR,
-                        help="schedule peak; it starts and ends at peak/10 (paper 1e-3)")
-    parser.add_argument("--no-shift", action="store_true",
-                        help="augment with the paper's rotations and flips only, without the "
-                             "random periodic shifts")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="mixed_bfloat16 computes in bfloat16 with float32 weights: ~1.5x "
-                             "faster on CPUs with AVX-512 BF16 (default: float32, the paper's)")
-    parser.add_argument("--test-fraction", type=float, default=0.0,
-                        help="fraction of runs held out and scored (AUC, accuracy) into the "
-                             "model's metrics")
-    parser.add_argument("--seed", type=int, default=0, help="makes the run repeatable")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from OUT/checkpoint (same data and settings)")
-    parser.add_argument("--stop-after", type=int, metavar="EPOCHS",
-                        help="stop after this many epochs (time-limited jobs); finish later "
-                             "with --resume")
+def train_cnn(dataset: PackedDataset, dataset_path, out, train_idx, test_idx=(), *,
+              dropout: float = CNN_DROPOUT, batch_size: int = CNN_BATCH_SIZE,
+              epochs: int = CNN_EPOCHS, seed: int = 0, peak_lr: float = PEAK_LR,
+              translate: bool = True, precision: str = "float32", resume: bool = False,
+              stop_after: int | None = None, log=print) -> list[dict]:
+    """Train on ``dataset[train_idx]``, score ``dataset[test_idx]``, write the model folder ``out``.
 
-
-def train_from_args(args) -> int:
-    """``glassml train cnn``: check the input, train, write the folder, score held-out runs."""
-    out = Path(args.out)
-    if not 0.0 <= args.dropout < 1.0:
-        raise InputError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.batch_size < 1 or args.epochs < 1:
-        raise InputError("--batch-size and --epochs must be at least 1")
-    if not args.peak_lr > 0:
-        raise InputError(f"--peak-lr must be positive, got {args.peak_lr}")
-    if not 0.0 <= args.test_fraction < 1.0:
-        raise InputError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
-    if args.stop_after is not None and args.stop_after < 1:
-        raise InputError("--stop-after must be at least 1")
-    if (out / WEIGHTS_FILE).exists() and not args.resume:
-        raise InputError(f"{out} already holds a trained CNN; choose another --out")
-    dataset = load_dataset(args.data)
-    if np.any((dataset.label != 0) & (dataset.label != 1)) or len(np.unique(dataset.label)) < 2:
-        raise InputError(f"{args.data} needs labelled glass and liquid configurations; build it "
-                         "with `glassml dataset`")
-    train_idx = np.arange(len(dataset))
-    test_idx = np.zeros(0, dtype=np.int64)
-    if args.test_fraction > 0:
-        train_idx, test_idx = split_by_run(dataset, [1 - args.test_fraction, args.test_fraction],
-                                           rng=args.seed)
-    print(f"training the CNN on {len(train_idx)} configurations for {args.epochs} epochs of batch "
-          f"size {args.batch_size}", flush=True)
+    The learning rate starts and ends at ``peak_lr / 10``. Checkpoints go to ``out/checkpoint/``
+    and are deleted when the folder is written. Returns the per-epoch history; the folder is
+    written only when all ``epochs`` are done (``stop_after`` leaves earlier, ``resume``
+    continues).
+    """
+    out = Path(out)
+    test_idx = np.asarray(test_idx, dtype=np.int64)
     model, history = fit_cnn(
-        dataset, train_idx, None, dropout=args.dropout, batch_size=args.batch_size,
-        epochs=args.epochs, seed=args.seed, initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr,
-        final_lr=args.peak_lr / 10, translate=not args.no_shift, precision=args.precision,
-        checkpoint_dir=out / CHECKPOINT_DIR, resume=args.resume,
-        stop_after=args.stop_after, log=lambda line: print(line, flush=True))
-    if len(history) < args.epochs:
-        print(f"stopped after epoch {len(history)} of {args.epochs}; continue with --resume")
-        return 0
+        dataset, train_idx, None, dropout=dropout, batch_size=batch_size, epochs=epochs,
+        seed=seed, initial_lr=peak_lr / 10, peak_lr=peak_lr, final_lr=peak_lr / 10,
+        translate=translate, precision=precision, checkpoint_dir=out / CHECKPOINT_DIR,
+        resume=resume, stop_after=stop_after, log=log)
+    if len(history) < epochs:
+        return history
     metrics = {}
     if len(test_idx):
         test = dataset.subset(test_idx)
         metrics["test"] = classification_scores(
             test.label, glass_probability_of_logits(predict_logits(model, test)))
-        print(f"held-out runs: AUC {metrics['test']['auc']:.3f}, accuracy "
-              f"{metrics['test']['accuracy']:.3f} (n={metrics['test']['n']})")
-    write_cnn_folder(out, model, history, dataset, args.data, train_idx, test_idx,
-                     dropout=args.dropout, batch_size=args.batch_size, epochs=args.epochs,
-                     seed=args.seed, peak_lr=args.peak_lr, translate=not args.no_shift,
-                     precision=args.precision, metrics=metrics)
+    write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test_idx,
+                     dropout=dropout, batch_size=batch_size, epochs=epochs, seed=seed,
+                     peak_lr=peak_lr, translate=translate, precision=precision, metrics=metrics)
     shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
-    print(f"trained {args.epochs} epochs on {len(train_idx)} configurations; final loss "
-          f"{history[-1]['loss']:.4f}; model in {out}")
-    return 0
+    return history
 
 
 def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test_idx, *,
@@ -484,8 +431,8 @@ def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test
                      metrics: dict | None = None) -> Path:
     """The model folder: ``model.keras`` first, then ``config.json`` (via the shared store).
 
-    The store's ``weights.safetensors`` stays empty: the CNN's weights live in ``model.keras``,
-    which loads with ``safe_mode=True`` (see :func:`ovito_glassml.models.cnn.load_cnn`).
+    The CNN's weights live in ``model.keras``, which loads with ``safe_mode=True`` (see
+    :func:`ovito_glassml.models.cnn.load_cnn`); the store writes no ``weights.safetensors``.
     """
     out = Path(out)
     save_cnn_weights(model, out)
@@ -498,8 +445,6 @@ def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test
         {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
          "peak_lr": float(peak_lr), "image_size": IMAGE_SIZE,
          "augmentation": AUGMENTATION[bool(translate)], "precision": str(precision)},
-        weights={},
-        features="image",
         data={"dataset": str(dataset_path), "dataset_meta": dataset.meta, "seed": int(seed),
               "train_indices": np.asarray(train_idx).tolist(),
               "test_indices": np.asarray(test_idx).tolist(),

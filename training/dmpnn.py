@@ -12,7 +12,7 @@ back with ``torch.load(weights_only=True)``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +24,10 @@ from tqdm.auto import tqdm
 from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import atomic_path
-from ovito_glassml.graphs import GraphSpec, window_graph
+from ovito_glassml.graph_spec import GraphSpec
+from ovito_glassml.graphs import window_graph
 from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
-from ovito_glassml.models.store import save_dmpnn
+from ovito_glassml.models.dmpnn_classifier import save_dmpnn
 
 from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, torch_scheduler
 
@@ -35,12 +36,12 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class DMPNNTrainingConfig:
-    """Everything that defines a training run (paper Table 2 ranges in the CLI help)."""
+    """Everything that defines a training run (paper Table 2 ranges in the CLI help).
 
-    window_length: float = 0.2
-    num_neighbors: int = 2
-    features: str = "paper"
-    length_scale: float | None = None
+    ``graph`` is the model's input recipe; its ``length_scale`` None means the training box side.
+    """
+
+    graph: GraphSpec = GraphSpec()
     # architecture: the model's own defaults, so the two never drift apart
     hidden_size: int = DMPNNHyperparameters.hidden_size
     message_steps: int = DMPNNHyperparameters.message_steps
@@ -56,10 +57,23 @@ class DMPNNTrainingConfig:
     peak_lr: float = PEAK_LR
     final_lr: float = FINAL_LR
 
-    def hyperparameters(self, node_dim: int) -> DMPNNHyperparameters:
+    @classmethod
+    def from_params(cls, params: dict) -> "DMPNNTrainingConfig":
+        """From one flat dict (a search's sample, a CLI): the recipe's keys (``num_neighbors``,
+        ``features``, ``length_scale``, ``window_length``) go into ``graph``."""
+        recipe = set(GraphSpec.field_names())
+        known = recipe | {f.name for f in fields(cls)} - {"graph"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise InputError(f"the D-MPNN trainer has no hyperparameter(s) {unknown}")
+        graph = GraphSpec(**{k: v for k, v in params.items() if k in recipe})
+        return cls(graph=graph, **{k: v for k, v in params.items() if k not in recipe})
+
+    def hyperparameters(self) -> DMPNNHyperparameters:
         names = {f.name for f in fields(DMPNNHyperparameters)}
-        return DMPNNHyperparameters(node_dim=node_dim,
-                                    **{k: v for k, v in asdict(self).items() if k in names})
+        return DMPNNHyperparameters(node_dim=self.graph.node_dim,
+                                    **{f.name: getattr(self, f.name) for f in fields(self)
+                                       if f.name in names})
 
     def training_record(self) -> dict:
         """The training-only settings stored with the model."""
@@ -78,12 +92,12 @@ def training_length_scale(dataset: PackedDataset) -> float:
     return float(sides[0])
 
 
-def window_batch(dataset: PackedDataset, indices, window_length: float, spec: GraphSpec,
+def window_batch(dataset: PackedDataset, indices, spec: GraphSpec,
                  rng: np.random.Generator) -> Batch:
     """One random window per configuration of ``indices``, batched, with labels as ``y``."""
     graphs = []
     for i in indices:
-        graph = window_graph(dataset[int(i)], window_length, spec, rng)
+        graph = window_graph(dataset[int(i)], spec, rng)
         graph.y = torch.tensor([int(dataset.label[i])])
         graphs.append(graph)
     return Batch.from_data_list(graphs)
@@ -134,14 +148,14 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
     """
     _check_labels(train, "training")
     out = Path(out)
-    length_scale = config.length_scale or training_length_scale(train)
-    spec = GraphSpec(config.num_neighbors, config.features, length_scale)
-    # a bad l_win or window size should fail now, not after the first batch
-    window_graph(train[0], config.window_length, spec, 0)
+    length_scale = config.graph.length_scale or training_length_scale(train)
+    spec = replace(config.graph, length_scale=length_scale)
+    # a window wider than the box should fail now, not after the first batch
+    window_graph(train[0], spec, 0)
     dev = resolve_device(device)
 
     torch.manual_seed(config.seed)
-    model = DMPNN(config.hyperparameters(spec.node_dim)).to(dev)
+    model = DMPNN(config.hyperparameters()).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.peak_lr)
     steps_per_epoch = -(-len(train) // config.batch_size)
     scheduler = torch_scheduler(optimizer, steps_per_epoch, config.epochs, initial=config.initial_lr,
@@ -151,7 +165,7 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
     checkpoint = out / CHECKPOINT_NAME
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=dev, weights_only=True)
-        if state["config"] != _jsonable_config(config, length_scale):
+        if state["config"] != _jsonable_config(config, spec):
             raise InputError(f"{checkpoint} was written with different settings; resume with the "
                              "same hyperparameters or use a new --out folder")
         model.load_state_dict(state["model"])
@@ -171,7 +185,7 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
                    disable=not progress, leave=False)
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            batch = window_batch(train, idx, config.window_length, spec, rng).to(dev)
+            batch = window_batch(train, idx, spec, rng).to(dev)
             loss = F.cross_entropy(model(batch), batch.y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -182,18 +196,19 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
             bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
         history.append({"epoch": epoch + 1, "loss": total / seen})
         _save_checkpoint(checkpoint, model, optimizer, scheduler, epoch, history,
-                         _jsonable_config(config, length_scale))
+                         _jsonable_config(config, spec))
 
     model.eval()
     if len(history) < config.epochs:
         return model, history
-    save_dmpnn(out, model, spec, config.window_length, training=config.training_record(),
+    save_dmpnn(out, model, spec, training=config.training_record(),
                data=data_provenance or {}, metrics={"train_loss": history[-1]["loss"] if history else None})
     return model, history
 
 
-def _jsonable_config(config: DMPNNTrainingConfig, length_scale: float) -> dict:
-    return dict(asdict(config), length_scale=float(length_scale))
+def _jsonable_config(config: DMPNNTrainingConfig, spec: GraphSpec) -> dict:
+    """The run's settings with the recipe as trained (its length scale resolved)."""
+    return asdict(replace(config, graph=spec))
 
 
 def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, history: list,

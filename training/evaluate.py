@@ -38,3 +38,36 @@ def evaluate(classifier, dataset: PackedDataset, **predict_options) -> dict:
     configs = [dataset[i] for i in range(len(dataset))]
     probabilities = classifier.glass_probability(configs, **predict_options)
     return classification_scores(dataset.label, probabilities)
+
+
+def score_held_out(folder, test: PackedDataset, seed: int = 0) -> dict:
+    """Score a saved D-MPNN on held-out runs (whole frames, and one random window each) and
+    record the scores in its folder's metrics; returns ``{"test_frame", "test_window"}``."""
+    from ovito_glassml.models.classifier import load_classifier
+    from ovito_glassml.models.store import update_metrics
+
+    classifier = load_classifier(folder)
+    scores = {"test_frame": evaluate(classifier, test, mode="frame"),
+              "test_window": evaluate(classifier, test, mode="window", rng=seed)}
+    update_metrics(folder, scores)
+    return scores
+
+
+def window_glass_probability(classifier, dataset: PackedDataset, window_length: float | None = None,
+                             windows_per_config: int = 10, rng=0) -> tuple[np.ndarray, np.ndarray]:
+    """Glass probability of ``windows_per_config`` random windows of every configuration.
+
+    The D-MPNN reads windows of side ``l_win`` (its training one unless ``window_length`` is
+    given), as in training and in the paper's Fig. 7. Returns ``(labels, probabilities)``, one
+    entry per window.
+    """
+    from ovito_glassml.graphs import window_graph
+
+    rng = np.random.default_rng(rng)
+    spec = classifier.graph_spec
+    if window_length is not None:
+        spec = spec.with_window_length(window_length)
+    graphs = [window_graph(dataset[i], spec, rng)
+              for i in range(len(dataset)) for _ in range(windows_per_config)]
+    labels = np.repeat(np.asarray(dataset.label, dtype=int), windows_per_config)
+    return labels, classifier.predict_graphs(graphs)

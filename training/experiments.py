@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
-from scipy.spatial import Voronoi, cKDTree
 from sklearn.metrics import roc_auc_score
 
-from ovito_glassml.configuration import TYPE_B, Configuration
+from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts, window_means
+from ovito_glassml.configuration import TYPE_B
 from ovito_glassml.datasets import GLASS, LIQUID, PackedDataset
 from ovito_glassml.errors import InputError
 
-from .crossval import cached_dataset, window_glass_probability
-from .evaluate import classification_scores
+from .cache import cached_dataset
+from .evaluate import classification_scores, window_glass_probability
 
 # ----------------------------------------------------------------------------- statistics
 
@@ -93,7 +93,7 @@ def _crossval_folds(crossval_dir) -> tuple[dict, list[dict]]:
 def _glass_scores(classifier, dataset: PackedDataset, windows_per_config: int, rng,
                   window_length=None) -> dict:
     """AUC of any classifier: D-MPNN on random windows, CNN on whole frames."""
-    if classifier.kind == "dmpnn":
+    if classifier.reads_windows:
         return classification_scores(*window_glass_probability(
             classifier, dataset, window_length, windows_per_config, rng))
     configs = [dataset[i] for i in range(len(dataset))]
@@ -164,8 +164,9 @@ def size_transfer(classifier, dataset: PackedDataset, window_lengths, windows_pe
 
     A window length whose windows hold fewer than ``k + 1`` particles is reported as skipped.
     """
-    if classifier.kind != "dmpnn":
-        raise InputError("size transfer needs a D-MPNN; a CNN reads only whole images of one size")
+    if not classifier.reads_windows:
+        raise InputError("size transfer needs a model that reads windows (a D-MPNN); a CNN reads "
+                         "only whole images of one size")
     rows = []
     for length in window_lengths:
         try:
@@ -210,14 +211,16 @@ def attention_counts(classifier, dataset: PackedDataset, cutoff: float = 2.0,
     from ovito_glassml.graphs import window_graph
     from ovito_glassml.metrics import ATTENTION_COUNT_NAMES, AttentionGraphCounts
 
-    if classifier.kind != "dmpnn" or not classifier.hyperparameters.attention:
+    if not classifier.has_attention:
         raise InputError("attention statistics need a D-MPNN trained with self-attention")
     rng = np.random.default_rng(rng)
-    length = classifier.window_length if window_length is None else float(window_length)
+    spec = classifier.graph_spec
+    if window_length is not None:
+        spec = spec.with_window_length(window_length)
     out = {name: [] for name in (*ATTENTION_COUNT_NAMES, "high_edges", "high_edges_touching_b",
                                  "particles")}
     for i in range(len(dataset)):
-        graph = window_graph(dataset[i], length, classifier.graph_spec, rng)
+        graph = window_graph(dataset[i], spec, rng)
         _, weights = classifier.attention(graph)
         edge_index = graph.edge_index.numpy()
         types = dataset[i].types[graph.particle_index.numpy()]
@@ -283,57 +286,6 @@ def attention_statistics(sources, cutoff: float = 2.0, window_length: float | No
 
 
 # ----------------------------------------------------------------------------- baselines
-
-def psi6_magnitude(config: Configuration, num_neighbors: int = 6) -> np.ndarray:
-    """|psi6| of every particle over its ``num_neighbors`` nearest neighbours (periodic).
-
-    ``psi6_j = (1/k) sum_k exp(6 i theta_jk)``, with ``theta_jk`` the angle of the minimum-image
-    bond from j to neighbour k.
-    """
-    pos = np.where(config.positions >= config.box, 0.0, config.positions)
-    tree = cKDTree(pos, boxsize=config.box)
-    _, nbr = tree.query(pos, k=num_neighbors + 1)
-    nbr = nbr[:, 1:]
-    d = pos[nbr] - pos[:, None, :]
-    d -= config.box * np.round(d / config.box)
-    theta = np.arctan2(d[..., 1], d[..., 0])
-    return np.abs(np.exp(6j * theta).mean(axis=1))
-
-
-def voronoi_neighbor_counts(config: Configuration, margin: float = 4.0) -> np.ndarray:
-    """Number of Voronoi neighbours (cell edges) of every particle, with periodic images.
-
-    Images of the particles within ``margin`` of a box edge are added around the box (all eight
-    neighbouring copies), which completes the cells of the particles near the edges.
-    """
-    pos = np.asarray(config.positions, dtype=float)
-    box = np.asarray(config.box, dtype=float)
-    n = len(pos)
-    margin = float(min(margin, box.min() / 2))
-    shifts = np.array([(sx, sy) for sx in (-1, 0, 1) for sy in (-1, 0, 1) if (sx, sy) != (0, 0)])
-    images = pos[None, :, :] + shifts[:, None, :] * box            # (8, n, 2)
-    keep = np.all((images > -margin) & (images < box + margin), axis=2)
-    points = np.concatenate([pos, images[keep]])
-    ridges = Voronoi(points).ridge_points
-    ridges = ridges[(ridges < n).any(axis=1)]
-    return np.bincount(ridges[ridges < n], minlength=n)
-
-
-def window_means(config: Configuration, values: np.ndarray, side, windows: int,
-                 rng) -> tuple[np.ndarray, float]:
-    """Means of per-particle ``values`` over ``windows`` random windows of scaled side ``side``.
-
-    Windows are drawn as the D-MPNN's (lower corner uniform in ``[0, 1 - side]``). Returns the
-    per-window means and the mean number of particles per window.
-    """
-    side = np.broadcast_to(np.asarray(side, dtype=float), (2,))
-    origins = rng.uniform(0.0, 1.0, size=(windows, 2)) * (1.0 - side)
-    scaled = config.scaled_positions()
-    inside = np.all((scaled[None] >= origins[:, None]) & (scaled[None] <= origins[:, None] + side),
-                    axis=2)
-    count = inside.sum(axis=1)
-    return (inside @ values) / np.maximum(count, 1), float(count.mean())
-
 
 #: The baselines: per-particle order (|psi6|), Voronoi topology, and the frame's E_IS.
 BASELINES = ("mean_abs_psi6", "six_neighbor_fraction", "inherent_structure_energy")

@@ -28,28 +28,9 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _columns(kind: str, attention: bool) -> dict[str, str]:
-    """frames.csv column -> the pipeline's global attribute holding it, in table order."""
-    from ..metrics import METRIC_NAMES
-    from ..modifiers.attention import ATTENTION_ATTRIBUTES
-    from ..modifiers.classifier import PROBABILITY_ATTRIBUTE, WHOLE_FRAME_ATTRIBUTE
-    from ..modifiers.metrics import METRIC_ATTRIBUTES
-
-    columns = {"glass_probability": PROBABILITY_ATTRIBUTE}
-    if kind == "dmpnn":
-        columns["glass_probability_whole_frame"] = WHOLE_FRAME_ATTRIBUTE
-    columns.update({name: METRIC_ATTRIBUTES[name] for name in METRIC_NAMES})
-    if attention:
-        columns.update({f"attention_{name}": attribute
-                        for name, attribute in ATTENTION_ATTRIBUTES.items()})
-    return columns
-
-
 def run(args) -> int:
-    from ..batch import base_row, open_trajectory, plot_columns, run_frames, write_frames_table
+    from ..batch import classify_trajectory
     from ..errors import InputError
-    from ..modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
-    from ..modifiers.loading import cached_classifier
 
     if args.threads is not None:
         if args.threads < 1:
@@ -57,28 +38,8 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    # load the model first: a wrong --model is reported before any frame is read
-    classifier = cached_classifier(args.model)
-    attention = (not args.no_attention and classifier.kind == "dmpnn"
-                 and classifier.hyperparameters.attention)
-    trajectory = open_trajectory(args.trajectory)
-    modifiers = [GlassClassifierModifier(model_path=args.model, local_probability=False),
-                 GlassMetricsModifier()]
-    if attention:
-        attention_modifier = AttentionModifier(model_path=args.model)
-        if args.cutoff is not None:
-            attention_modifier.cutoff = args.cutoff
-        modifiers.append(attention_modifier)
-    columns = _columns(classifier.kind, attention)
-
-    def row_of(data, frame):
-        row = base_row(data, trajectory, frame)
-        row.update({name: data.attributes[attribute] for name, attribute in columns.items()})
-        return row
-
-    rows = run_frames(trajectory, modifiers, row_of, progress="classify")
     out = Path(args.out)
-    table = write_frames_table(out, rows)
-    plot_columns(out, rows, list(columns))
-    print(f"{len(rows)} frames -> {table} and plots in {out}")
+    rows = classify_trajectory(args.trajectory, out, model=args.model, cutoff=args.cutoff,
+                               attention=not args.no_attention)
+    print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     return 0

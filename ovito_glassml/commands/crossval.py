@@ -37,7 +37,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..training.crossval import preset_with, run_crossval
+    from ..training.crossval import run_crossval
+    from ..training.presets import preset_with
 
     if args.gpus_per_trial > 0 and not str(args.device).startswith("cuda"):
         raise InputError("--gpus-per-trial needs --device cuda")

@@ -15,22 +15,27 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..cli import main as glassml
+    import torch
+
+    from ..batch import classify_trajectory
+    from ..glass_transition import fit_campaign
+    from ..metrics_vs_t import metrics_vs_temperature
+    from ..simulation import Campaign, config_from_preset
+    from .simulate import parse_seeds
 
     out = Path(args.out)
-    manifest = out / "simulation" / "manifest.csv"
-    steps = [
-        ["simulate", "--preset", "demo", "--seeds", args.seeds, "--out", str(out / "simulation")],
-        ["tg", str(manifest), "--out", str(out / "tg")],
-        ["classify", str(manifest), "--out", str(out / "classify"), "--threads", "1"],
-        ["metrics-vs-t", str(out / "classify" / "frames.csv"), "--tg", str(out / "tg" / "tg.json"),
-         "--out", str(out / "metrics_vs_t")],
-    ]
-    for step in steps:
-        print("glassml " + " ".join(step), flush=True)
-        code = glassml(step)
-        if code:
-            return code
+    print("simulating the demo preset with LAMMPS", flush=True)
+    manifest = Campaign(config_from_preset("demo"), seeds=parse_seeds(args.seeds),
+                        outdir=out / "simulation").run()
+    print(f"wrote {manifest}", flush=True)
+    (tg,) = fit_campaign(manifest, out / "tg")
+    print(f"Tg = {tg.tg:.3f} ± {tg.tg_err:.3f} from {tg.n_runs} runs -> {out / 'tg'}", flush=True)
+    # one torch thread: faster than two on a busy machine (as `glassml classify --threads 1`)
+    torch.set_num_threads(1)
+    rows = classify_trajectory(str(manifest), out / "classify")
+    print(f"{len(rows)} frames classified -> {out / 'classify'}", flush=True)
+    metrics_vs_temperature(out / "classify" / "frames.csv", tg.tg, out / "metrics_vs_t")
+    print(f"metrics against T and the Eq. 12 fit -> {out / 'metrics_vs_t'}", flush=True)
     _render_liquid_and_glass(manifest, out / "attention")
     print(f"demo finished: see {out}")
     return 0

@@ -11,9 +11,9 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="dataset (.npz) or manifest (.csv) with labels")
     p.add_argument("--json", help="also write the scores to this JSON file")
     p.add_argument("--mode", choices=("frame", "window", "tiles"), default="frame",
-                   help="D-MPNN only: the whole periodic frame (default), one random window of "
-                        "the training l_win (the paper's test), or the mean over windows tiling "
-                        "the frame")
+                   help="the whole periodic frame (default; the only mode of the CNN), one "
+                        "random window of the training l_win (the paper's test), or the mean "
+                        "over windows tiling the frame")
     p.add_argument("--seed", type=int, default=0, help="random windows for --mode window")
     p.set_defaults(func=run)
 
@@ -23,15 +23,14 @@ def run(args) -> int:
 
     from ..datasets import load_dataset
     from ..fileio import write_json_atomic
-    from ..models.store import load_classifier
+    from ..models.classifier import load_classifier
     from ..training.evaluate import evaluate
 
     classifier = load_classifier(args.model)
     dataset = load_dataset(args.data)
-    options = {"mode": args.mode, "rng": args.seed} if classifier.kind == "dmpnn" else {}
-    scores = evaluate(classifier, dataset, **options)
+    scores = evaluate(classifier, dataset, mode=args.mode, rng=args.seed)
     print(json.dumps(scores))
     if args.json:
         write_json_atomic(args.json, dict(scores, model=str(args.model), data=str(args.data),
-                                          **({"mode": args.mode} if options else {})))
+                                          mode=args.mode))
     return 0

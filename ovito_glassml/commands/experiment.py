@@ -62,7 +62,7 @@ def _models_and_data(args, allow_all: bool):
 
     from ..errors import InputError
     from ..models import load_classifier
-    from ..training.crossval import cached_dataset
+    from ..training.cache import cached_dataset
 
     if args.crossval:
         path = Path(args.crossval) / "crossval.json"
@@ -99,7 +99,8 @@ def run(args) -> int:
     from ..errors import InputError
     from ..fileio import write_json_atomic
     from ..training import experiments
-    from ..training.crossval import cached_dataset, provenance
+    from ..training.cache import cached_dataset
+    from ..training.provenance import provenance
 
     started = time.time()
     out = Path(args.out)

@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..batch import plot_columns, write_frames_table
+    from ..batch import metrics_rows, plot_columns, write_frames_table
     from ..metrics import METRIC_NAMES
 
     rows = metrics_rows(args.trajectory, args.num_neighbors)
@@ -32,24 +32,3 @@ def run(args) -> int:
     plot_columns(out, rows, list(METRIC_NAMES))
     print(f"{len(rows)} frames -> {table} and plots in {out}")
     return 0
-
-
-def metrics_rows(source: str, num_neighbors: int = 2) -> list[dict]:
-    """One table row per frame of ``source``: frame, timestep, temperature and the three metrics."""
-    from ..batch import base_row, open_trajectory, run_frames
-    from ..errors import InputError
-    from ..metrics import METRIC_NAMES
-    from ..modifiers import GlassMetricsModifier
-    from ..modifiers.metrics import METRIC_ATTRIBUTES
-
-    if num_neighbors < 1:
-        raise InputError(f"--num-neighbors must be at least 1, got {num_neighbors}")
-    trajectory = open_trajectory(source)
-
-    def row_of(data, frame):
-        row = base_row(data, trajectory, frame)
-        row.update({name: data.attributes[METRIC_ATTRIBUTES[name]] for name in METRIC_NAMES})
-        return row
-
-    return run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors)], row_of,
-                      progress="metrics")

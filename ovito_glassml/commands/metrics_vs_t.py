@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
-
-import numpy as np
 
 
 def register(sub) -> None:
@@ -26,43 +23,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..errors import InputError
-    from ..fileio import write_csv_atomic, write_json_atomic
-    from ..metrics import METRIC_NAMES
-    from .metrics import metrics_rows
+    from ..metrics_vs_t import metrics_vs_temperature
 
     tg = read_tg(args.tg)
     source = Path(args.input)
-    if not source.exists():
-        raise InputError(f"{source} does not exist")
     out = Path(args.out) if args.out else source.parent / "metrics_vs_t"
-    header = _header(source)
-    if all(name in header for name in METRIC_NAMES):
-        if "temperature" not in header:
-            raise InputError(f"{source} has no temperature column; run `glassml metrics` on a "
-                             "manifest, or on a trajectory that carries the temperature")
-        temperature, values = _read_frames_table(source)
-        rows = None
-    else:
-        rows = metrics_rows(str(source))
-        temperature = np.array([r["temperature"] for r in rows], dtype=float)
-        values = {name: np.array([r[name] for r in rows], dtype=float) for name in METRIC_NAMES}
-    fits = {name: fit_change_of_slope(temperature, values[name], tg) for name in METRIC_NAMES}
-    table = temperature_means(temperature, values)
-
-    # everything is computed before anything is written: an error leaves no partial output
-    if rows is not None:
-        from ..batch import write_frames_table
-
-        write_frames_table(out, rows)
-    write_csv_atomic(out / "metrics_vs_t.csv", table, list(table[0].keys()))
-    write_json_atomic(out / "fit.json", {"tg": tg, "n_frames": int(len(temperature)),
-                                         "model": "y = a0 + a1*T + a2*1[T>Tg] + a3*1[T>Tg]*T",
-                                         "metrics": fits})
-    plot_metrics_vs_t(out / "metrics_vs_t.png", table, fits, tg)
-    for name, fit in fits.items():
+    result = metrics_vs_temperature(source, tg, out)
+    for name, fit in result["metrics"].items():
         print(f"{name}: a3 = {fit['a3']:.4g} ± {fit['a3_stderr']:.2g}, p = {fit['a3_pvalue']:.3g}")
-    print(f"{len(temperature)} frames at {len(table)} temperatures, Tg = {tg:g} -> {out}")
+    print(f"{result['n_frames']} frames at {result['n_temperatures']} temperatures, Tg = {tg:g} "
+          f"-> {out}")
     return 0
 
 
@@ -82,97 +52,3 @@ def read_tg(value: str) -> float:
     except (ValueError, KeyError, TypeError) as err:
         raise InputError(f"{path} has no numeric 'tg' entry; write it with `glassml tg`") from err
     return tg
-
-
-def fit_change_of_slope(temperature: np.ndarray, y: np.ndarray, tg: float) -> dict:
-    """OLS fit of the paper's Eq. 12 to one metric; the coefficients, a3's error and p-values.
-
-    ``a3_pvalue`` is the two-sided t-test of a3 = 0 that statsmodels reports;
-    ``a3_pvalue_one_sided`` tests a3 > 0, the direction the paper reports.
-    """
-    import statsmodels.api as sm
-    from scipy import stats
-
-    from ..errors import InputError
-
-    above = (temperature > tg).astype(float)
-    n_above = len(np.unique(temperature[above == 1]))
-    n_below = len(np.unique(temperature[above == 0]))
-    if n_above < 2 or n_below < 2:
-        raise InputError(f"Tg = {tg:g} leaves {n_below} temperatures below and {n_above} above; "
-                         "the fit needs at least two on each side to compare the slopes")
-    design = np.column_stack([np.ones_like(temperature), temperature, above, above * temperature])
-    result = sm.OLS(y, design).fit()
-    a3, se3 = float(result.params[3]), float(result.bse[3])
-    one_sided = float(stats.t.sf(a3 / se3, result.df_resid)) if se3 > 0 else float("nan")
-    return {"a0": float(result.params[0]), "a1": float(result.params[1]),
-            "a2": float(result.params[2]), "a3": a3, "a3_stderr": se3,
-            "a3_pvalue": float(result.pvalues[3]), "a3_pvalue_one_sided": one_sided,
-            "r_squared": float(result.rsquared), "n": int(len(y))}
-
-
-def temperature_means(temperature: np.ndarray, values: dict[str, np.ndarray]) -> list[dict]:
-    """Mean, standard deviation and count of each metric at each temperature, hottest first."""
-    temps, inverse, counts = np.unique(temperature, return_inverse=True, return_counts=True)
-    columns = {"temperature": temps, "n_frames": counts}
-    for name, y in values.items():
-        mean = np.bincount(inverse, weights=y) / counts
-        var = np.bincount(inverse, weights=(y - mean[inverse]) ** 2) / counts
-        columns[f"{name}_mean"] = mean
-        columns[f"{name}_std"] = np.sqrt(var)
-    order = np.argsort(-temps)
-    return [{key: (col[i].item()) for key, col in columns.items()} for i in order]
-
-
-def plot_metrics_vs_t(path: Path, table: list[dict], fits: dict, tg: float) -> None:
-    """The paper's Fig. 10: each metric's mean ± std against T, the Eq. 12 lines and Tg."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..fileio import atomic_path
-
-    temps = np.array([r["temperature"] for r in table])
-    fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 3.6), dpi=120)
-    grid = np.linspace(temps.min(), temps.max(), 200)
-    for ax, (name, fit) in zip(np.atleast_1d(axes), fits.items()):
-        mean = np.array([r[f"{name}_mean"] for r in table])
-        std = np.array([r[f"{name}_std"] for r in table])
-        ax.errorbar(temps, mean, yerr=std, fmt="o", ms=4, capsize=2, label="mean ± std")
-        above = grid > tg
-        line = fit["a0"] + fit["a1"] * grid + (fit["a2"] + fit["a3"] * grid) * above
-        ax.plot(grid[~above], line[~above], "k-", lw=1)
-        ax.plot(grid[above], line[above], "k-", lw=1, label="Eq. 12 fit")
-        ax.axvline(tg, color="grey", ls="--", lw=1, label=f"Tg = {tg:.3g}")
-        ax.set_xlabel("T")
-        ax.set_title(f"{name.replace('_', ' ')}\na3 = {fit['a3']:.3g}, p = {fit['a3_pvalue']:.2g}",
-                     fontsize=9)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-
-
-def _header(path: Path) -> list[str]:
-    with open(path, newline="") as fh:
-        return next(csv.reader(fh), [])
-
-
-def _read_frames_table(path: Path):
-    from ..errors import InputError
-    from ..metrics import METRIC_NAMES
-
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
-        raise InputError(f"{path} has no rows")
-    try:
-        temperature = np.array([float(r["temperature"]) for r in rows])
-        values = {name: np.array([float(r[name]) for r in rows]) for name in METRIC_NAMES}
-    except ValueError as err:
-        raise InputError(f"{path} has a non-numeric temperature or metric ({err})") from err
-    if np.any(np.isnan(temperature)):
-        raise InputError(f"{path} has frames without a temperature; the fit needs T for each")
-    return temperature, values

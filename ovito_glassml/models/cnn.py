@@ -112,6 +112,9 @@ def check_images(images) -> np.ndarray:
 class CNNClassifier:
     """A trained CNN loaded from a model folder: configurations in, glass probabilities out.
 
+    Implements :class:`~ovito_glassml.models.classifier.Classifier` for whole frames: it reads
+    the image of the frame, no windows, and has no attention.
+
     Attributes
     ----------
     kind : str
@@ -123,18 +126,42 @@ class CNNClassifier:
     """
 
     kind = KIND
+    min_particles = 1
+    reads_windows = False
+    has_attention = False
 
     def __init__(self, model, config: dict):
         self.model = model
         self.config = config
 
-    def glass_probability(self, configs) -> np.ndarray:
+    @classmethod
+    def load(cls, folder: Path, config: dict) -> "CNNClassifier":
+        """The CNN of a model folder (see :func:`load_cnn`)."""
+        return load_cnn(folder, config)
+
+    def glass_probability(self, configs, mode: str = "frame", rng=None) -> np.ndarray:
         """Probability of the glass class for each configuration, ``(n,)`` float64.
 
         ``configs`` is one :class:`~ovito_glassml.configuration.Configuration`, a sequence of
-        them, or a :class:`~ovito_glassml.datasets.PackedDataset`.
+        them, or a :class:`~ovito_glassml.datasets.PackedDataset`. The CNN reads whole frames
+        only, so ``mode`` must be "frame" (``rng`` is unused).
         """
+        if mode != "frame":
+            raise InputError(f"the CNN reads whole frames only; probability mode {mode!r} is for "
+                             "the D-MPNN (use mode 'frame')")
         return glass_probability_of_logits(self.configuration_logits(configs))
+
+    def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
+        """Generator for OVITO's progress; returns the frame image's
+        :class:`~ovito_glassml.models.classifier.FrameClassification`."""
+        from .classifier import FrameClassification
+
+        yield "Glass classifier: classifying the frame image"
+        return FrameClassification(float(self.glass_probability([config])[0]))
+
+    def frame_attention(self, config):
+        raise InputError("the CNN has no attention; choose a D-MPNN trained with edge "
+                         "self-attention")
 
     def configuration_logits(self, configs) -> np.ndarray:
         """(liquid, glass) logits per configuration; images are rendered a chunk at a time, so

@@ -42,6 +42,7 @@ of the number of particles; ``aggregation="sum"`` is the paper's Eq. 8.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 
 import torch
 from torch import nn
@@ -105,6 +106,54 @@ class DMPNNHyperparameters:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
+@dataclass
+class GraphBatch:
+    """One disjoint union of graphs as the network reads it (one typed object, not seven tensors).
+
+    Attributes
+    ----------
+    x : (n, F) node features.
+    edge_index : (2, E) source and target node of every directed edge.
+    edge_attr : (E, D) edge features.
+    rev_index : (E,) the edge in the opposite direction.
+    node_graph : (n,) the graph of every node.
+    num_graphs : number of graphs.
+    """
+
+    x: torch.Tensor
+    edge_index: torch.Tensor
+    edge_attr: torch.Tensor
+    rev_index: torch.Tensor
+    node_graph: torch.Tensor
+    num_graphs: int
+
+    @classmethod
+    def of(cls, batch) -> "GraphBatch":
+        """From a torch-geometric ``Batch`` of :class:`~ovito_glassml.graphs.ParticleGraph` s, or
+        from one graph."""
+        x = batch.x
+        node_graph = getattr(batch, "batch", None)
+        if node_graph is None:
+            node_graph = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        num_graphs = int(getattr(batch, "num_graphs", 1) or 1)
+        return cls(x, batch.edge_index, batch.edge_attr, batch.rev_index, node_graph, num_graphs)
+
+    @property
+    def num_nodes(self) -> int:
+        return self.x.size(0)
+
+    @cached_property
+    def edge_graph(self) -> torch.Tensor:
+        """(E,) the graph of every edge."""
+        return self.node_graph[self.edge_index[0]]
+
+    @cached_property
+    def edges_in_graph(self) -> torch.Tensor:
+        """(E,) for every edge, the number of directed edges of its graph (as ``x``'s dtype)."""
+        counts = torch.bincount(self.edge_graph, minlength=self.num_graphs).to(self.x.dtype)
+        return counts[self.edge_graph]
+
+
 def sum_into_nodes(H: torch.Tensor, target: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """Sum the rows of ``H`` into groups: ``out[v] = sum_{e: target[e] = v} H[e]``.
 
@@ -123,16 +172,12 @@ class EdgeSelfAttention(nn.Module):
         self.v_attn = nn.Linear(hidden_size, 1, bias=False)
         self.scaling = scaling
 
-    def forward(self, H: torch.Tensor, edge_graph: torch.Tensor, num_graphs: int,
-                edge_scale: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(H', sigma)``.
-
-        ``edge_graph`` names the configuration of every edge; ``edge_scale`` is the per-edge
-        factor multiplying ``sigma`` (the configuration's edge count), or None for no factor.
-        """
+    def forward(self, H: torch.Tensor, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(H', sigma)``; with "edges" scaling ``sigma`` is multiplied by the number of
+        directed edges of each edge's configuration."""
         score = self.v_attn(F.relu(self.W_attn(H))).squeeze(-1)
-        sigma = softmax(score, edge_graph, num_nodes=num_graphs)
-        factor = sigma if edge_scale is None else sigma * edge_scale
+        sigma = softmax(score, batch.edge_graph, num_nodes=batch.num_graphs)
+        factor = sigma * batch.edges_in_graph if self.scaling == "edges" else sigma
         return H * factor.unsqueeze(-1), sigma
 
 
@@ -172,19 +217,33 @@ class DirectedMessagePassing(nn.Module):
         m_v = sum_into_nodes(H, edge_index[1], x.size(0))
         return F.relu(self.W_a(torch.cat([x, m_v], dim=1)))
 
-    def forward(self, x, edge_index, edge_attr, rev_index, edge_graph, num_graphs,
-                edge_scale=None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Node states ``(n, h)`` and the attention weights ``sigma`` of each message step."""
-        H0 = self.initial_states(x, edge_index, edge_attr)
+        H0 = self.initial_states(batch.x, batch.edge_index, batch.edge_attr)
         H = H0
         weights = []
         for _ in range(self.steps):
-            H = self.message_step(H, H0, edge_index, rev_index, x.size(0))
+            H = self.message_step(H, H0, batch.edge_index, batch.rev_index, batch.num_nodes)
             if self.attention is not None:
-                H, sigma = self.attention(H, edge_graph, num_graphs, edge_scale)
+                H, sigma = self.attention(H, batch)
                 weights.append(sigma)
             H = self.dropout(H)
-        return self.node_states(H, x, edge_index), weights
+        return self.node_states(H, batch.x, batch.edge_index), weights
+
+
+class Aggregation(nn.Module):
+    """Eq. 8, graph readout: the sum (paper) or the mean (authors' code) of the node states."""
+
+    def __init__(self, mode: str = "mean"):
+        super().__init__()
+        self.mode = mode
+
+    def forward(self, h_v: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+        h = sum_into_nodes(h_v, batch.node_graph, batch.num_graphs)
+        if self.mode == "mean":
+            sizes = torch.bincount(batch.node_graph, minlength=batch.num_graphs)
+            h = h / sizes.clamp_(min=1).to(h.dtype).unsqueeze(1)
+        return h
 
 
 def feed_forward(hidden_size: int, layers: int, dropout: float, outputs: int = 2) -> nn.Sequential:
@@ -209,32 +268,21 @@ class DMPNN(nn.Module):
         super().__init__()
         self.hparams = hp
         self.encoder = DirectedMessagePassing(hp)
+        self.aggregation = Aggregation(hp.aggregation)
         self.ffn = feed_forward(hp.hidden_size, hp.ffn_layers, hp.dropout)
 
     def forward(self, batch, return_attention: bool = False):
-        x, edge_index = batch.x, batch.edge_index
-        if x.size(1) != self.hparams.node_dim:
-            raise InputError(f"the graphs have {x.size(1)} node features but the model expects "
-                             f"{self.hparams.node_dim}; build them with the model's feature mode")
-        node_graph = getattr(batch, "batch", None)
-        if node_graph is None:
-            node_graph = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
-        num_graphs = int(getattr(batch, "num_graphs", 1) or 1)
-        edge_graph = node_graph[edge_index[0]]
-        edge_scale = None
-        if self.hparams.attention and self.hparams.attention_scaling == "edges":
-            counts = torch.bincount(edge_graph, minlength=num_graphs).to(x.dtype)
-            edge_scale = counts[edge_graph]
-        h_v, weights = self.encoder(x, edge_index, batch.edge_attr, batch.rev_index,
-                                    edge_graph, num_graphs, edge_scale)
-        h = sum_into_nodes(h_v, node_graph, num_graphs)
-        if self.hparams.aggregation == "mean":
-            sizes = torch.bincount(node_graph, minlength=num_graphs).clamp_(min=1).to(h.dtype)
-            h = h / sizes.unsqueeze(1)
-        logits = self.ffn(h)
+        graphs = GraphBatch.of(batch)
+        if graphs.x.size(1) != self.hparams.node_dim:
+            raise InputError(f"the graphs have {graphs.x.size(1)} node features but the model "
+                             f"expects {self.hparams.node_dim}; build them with the model's "
+                             "feature mode")
+        h_v, weights = self.encoder(graphs)
+        logits = self.ffn(self.aggregation(h_v, graphs))
         if not return_attention:
             return logits
-        attention = torch.stack(weights) if weights else x.new_zeros((0, edge_index.size(1)))
+        attention = (torch.stack(weights) if weights
+                     else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
         return logits, attention
 
     @torch.no_grad()

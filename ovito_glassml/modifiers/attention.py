@@ -75,17 +75,15 @@ class AttentionModifier(ModifierInterface):
 
         yield "Attention: loading the model"
         classifier = cached_classifier(self.model_path)
-        if classifier.kind != "dmpnn" or not classifier.hyperparameters.attention:
+        if not classifier.has_attention:
             raise InputError(f"the model in {model_folder(self.model_path)} has no edge "
                              "self-attention; choose a D-MPNN trained with attention")
-        k = classifier.graph_spec.num_neighbors
-        config = frame_configuration(data, frame, min_particles=k + 1)
+        config = frame_configuration(data, frame, min_particles=classifier.min_particles)
         yield "Attention: message passing over the periodic frame"
-        graph = classifier.graph(config)
-        _, weights = classifier.attention(graph)
+        frame_attention = classifier.frame_attention(config)
         # the paper's Fig. 8 shows the weights of the last (T-1th) message step
-        last = weights[-1]
-        edge_index = graph.particle_index.numpy()[graph.edge_index.numpy()]
+        last = frame_attention.weights[-1]
+        edge_index = frame_attention.edge_index
         pairs, attention = pair_attention(edge_index, last, config.n_particles)
         relative = attention * edge_index.shape[1]
         high = relative > self.cutoff

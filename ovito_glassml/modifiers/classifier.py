@@ -60,49 +60,22 @@ class GlassClassifierModifier(ModifierInterface):
 
         yield "Glass classifier: loading the model"
         classifier = cached_classifier(self.model_path)
-        if classifier.kind == "cnn":
-            config = frame_configuration(data, frame)
-            yield "Glass classifier: classifying the frame image"
-            data.attributes[PROBABILITY_ATTRIBUTE] = float(classifier.glass_probability([config])[0])
-            return
-        k = classifier.graph_spec.num_neighbors
-        config = frame_configuration(data, frame, min_particles=k + 1)
-        probabilities, windows = yield from tiled_window_probabilities(classifier, config,
-                                                                      self.batch_size)
-        data.attributes[PROBABILITY_ATTRIBUTE] = float(probabilities.mean())
-        data.attributes[WINDOWS_ATTRIBUTE] = len(windows)
-        if self.local_probability:
-            data.particles_.create_property(
-                LOCAL_PROPERTY, data=local_probability(windows, probabilities, config.n_particles))
-            if self.color_by_probability:
-                from ovito.modifiers import ColorCodingModifier
+        config = frame_configuration(data, frame, min_particles=classifier.min_particles)
+        result = yield from classifier.classify_frame(config, whole_frame=self.whole_frame,
+                                                      batch_size=self.batch_size)
+        data.attributes[PROBABILITY_ATTRIBUTE] = result.probability
+        if result.windows is not None:
+            data.attributes[WINDOWS_ATTRIBUTE] = len(result.windows)
+            if self.local_probability:
+                data.particles_.create_property(LOCAL_PROPERTY, data=local_probability(
+                    result.windows, result.window_probabilities, config.n_particles))
+                if self.color_by_probability:
+                    from ovito.modifiers import ColorCodingModifier
 
-                data.apply(ColorCodingModifier(property=LOCAL_PROPERTY, start_value=0.0,
-                                               end_value=1.0))
-        if self.whole_frame:
-            yield "Glass classifier: the whole periodic frame as one graph"
-            data.attributes[WHOLE_FRAME_ATTRIBUTE] = float(
-                classifier.predict_graphs([classifier.graph(config)])[0])
-
-
-def tiled_window_probabilities(classifier, config, batch_size: int):
-    """Generator (for OVITO's progress): the glass probability of each tiling window.
-
-    Yields progress messages and fractions; returns ``(probabilities, window_particle_indices)``.
-    """
-    from ..graphs import window_origins
-
-    yield "Glass classifier: cutting the frame into windows"
-    origins = window_origins(config, classifier.window_length, classifier.graph_spec)
-    graphs = [classifier.graph(config, origin) for origin in origins]
-    probabilities = []
-    for lo in range(0, len(graphs), batch_size):
-        hi = min(lo + batch_size, len(graphs))
-        yield f"Glass classifier: windows {lo + 1}-{hi} of {len(graphs)}"
-        yield lo / len(graphs)
-        probabilities.append(classifier.predict_graphs(graphs[lo:lo + batch_size], batch_size))
-    windows = [g.particle_index.numpy() for g in graphs]
-    return np.concatenate(probabilities), windows
+                    data.apply(ColorCodingModifier(property=LOCAL_PROPERTY, start_value=0.0,
+                                                   end_value=1.0))
+        if result.whole_frame is not None:
+            data.attributes[WHOLE_FRAME_ATTRIBUTE] = result.whole_frame
 
 
 def local_probability(windows: list[np.ndarray], probabilities: np.ndarray,

@@ -115,7 +115,8 @@ def replace_bonds(data, config: Configuration, pairs: np.ndarray, *, width: floa
     particles = data.particles_
     if particles.bonds is not None:
         # the graph replaces any bonds from upstream: mixing them would break the counts' picture
-        del particles.bonds
+        # (Particles.bonds has no deleter; assigning None removes the Bonds object)
+        particles.bonds = None
     bonds = particles.create_bonds(count=len(pairs), vis_params={
         "width": width, "color": color, "coloring_mode": BondsVis.ColoringMode.Uniform})
     bonds.create_property("Topology", data=pairs)

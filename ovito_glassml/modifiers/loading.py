@@ -37,7 +37,7 @@ def model_folder(path: str | None) -> Path:
 
 def cached_classifier(path: str | None):
     """The classifier of the model folder ``path`` names, loaded once per folder version."""
-    from ..models.store import load_classifier
+    from ..models.classifier import load_classifier
 
     folder = model_folder(path)
     stamp = tuple(p.stat().st_mtime_ns for p in sorted(folder.iterdir()) if p.is_file())

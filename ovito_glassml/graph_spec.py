@@ -1,0 +1,156 @@
+"""The D-MPNN's input recipe: how a configuration becomes the graph a model reads.
+
+One :class:`GraphSpec` holds everything that must be the same when a model is trained and when
+it is used: the number of neighbours ``k``, the node-feature mode, the length scale and the
+window length ``l_win``. It is validated once, when it is made, travels as one object through
+training, the model folder (the ``graph`` section of ``config.json``, see
+:mod:`ovito_glassml.models.store`) and inference, and has its defaults here only.
+
+This module imports neither torch nor scipy, so the model folder can be read cheaply.
+
+Node features
+-------------
+A feature mode is one entry of :data:`FEATURE_MODES`: its number of features and the function
+that computes them from the particle types and scaled positions. A new mode is one new entry.
+
+* ``"paper"``: ``(x, y, is_A, is_B)``, with ``x, y`` the scaled coordinates of the particle in its
+  frame (position / box side, in [0, 1)) and the particle type one-hot encoded. As in the paper,
+  this makes the model depend on where a particle sits in the box.
+* ``"invariant"``: ``(is_A, is_B)`` only. Edges carry the distance, so the model is exactly
+  invariant to rotations, reflections and translations (which the paper's ``x, y`` break).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Callable
+
+import numpy as np
+
+from .configuration import TYPE_A, TYPE_B
+from .errors import InputError
+
+
+def _type_one_hot(types: np.ndarray) -> np.ndarray:
+    return np.stack([types == TYPE_A, types == TYPE_B], axis=1).astype(np.float32)
+
+
+def _paper_features(types: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    return np.concatenate([scaled.astype(np.float32), _type_one_hot(types)], axis=1)
+
+
+def _invariant_features(types: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    return _type_one_hot(types)
+
+
+@dataclass(frozen=True)
+class FeatureMode:
+    """A node-feature mode: how many features per node, and how they are computed."""
+
+    dim: int
+    compute: Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+#: Node-feature modes by name; ``compute(types, scaled_positions) -> (n, dim) float32``.
+FEATURE_MODES: dict[str, FeatureMode] = {
+    "paper": FeatureMode(4, _paper_features),
+    "invariant": FeatureMode(2, _invariant_features),
+}
+
+
+def _feature_mode(features: str) -> FeatureMode:
+    if features not in FEATURE_MODES:
+        raise InputError(f"node features must be one of {tuple(FEATURE_MODES)}, got {features!r}")
+    return FEATURE_MODES[features]
+
+
+def node_feature_dim(features: str) -> int:
+    """Number of node features of a feature mode (4 for "paper", 2 for "invariant")."""
+    return _feature_mode(features).dim
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    """How a configuration becomes a graph (the model's input recipe).
+
+    Parameters
+    ----------
+    num_neighbors : int
+        ``k``: each particle is joined to its ``k`` nearest neighbours (paper: 1..5).
+    features : str
+        Node-feature mode, a key of :data:`FEATURE_MODES` ("paper" or "invariant").
+    length_scale : float or None
+        The length that is 1 in edge features and window lengths (see :mod:`ovito_glassml.graphs`).
+        ``None``: the configuration's own box side, which is the paper's scaled coordinates.
+    window_length : float
+        ``l_win`` in (0, 1]: the side of the paper's square windows, in units of the length
+        scale (paper: 0.1-0.3).
+
+    Raises :class:`InputError` for a value outside these ranges.
+    """
+
+    num_neighbors: int = 2
+    features: str = "paper"
+    length_scale: float | None = None
+    window_length: float = 0.2
+
+    def __post_init__(self):
+        k = self.num_neighbors
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"num_neighbors (k) must be an integer >= 1, got {k!r}")
+        object.__setattr__(self, "num_neighbors", int(k))
+        _feature_mode(self.features)
+        if self.length_scale is not None:
+            try:
+                scale = float(self.length_scale)
+            except (TypeError, ValueError):
+                scale = float("nan")
+            if not np.isfinite(scale) or scale <= 0:
+                raise InputError(f"length_scale must be a positive length, got {self.length_scale!r}")
+            object.__setattr__(self, "length_scale", scale)
+        try:
+            l_win = float(self.window_length)
+        except (TypeError, ValueError):
+            l_win = float("nan")
+        if not (0.0 < l_win <= 1.0):
+            raise InputError(f"window length l_win must be in (0, 1], got {self.window_length!r}")
+        object.__setattr__(self, "window_length", l_win)
+
+    @property
+    def node_dim(self) -> int:
+        """Number of node features."""
+        return node_feature_dim(self.features)
+
+    def node_features(self, types: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+        """``(n, node_dim)`` float32 node features from types and scaled positions."""
+        return _feature_mode(self.features).compute(types, scaled)
+
+    def scale_for(self, config) -> float:
+        """The length scale ``L`` used for ``config``."""
+        if self.length_scale is not None:
+            return self.length_scale
+        return float(np.sqrt(np.prod(config.box)))
+
+    def with_window_length(self, window_length: float) -> "GraphSpec":
+        """The same recipe with another ``l_win`` (e.g. to test a model on other window sizes)."""
+        return replace(self, window_length=window_length)
+
+    def to_dict(self) -> dict:
+        """The ``graph`` section of a model folder's ``config.json``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values) -> "GraphSpec":
+        """Read a ``graph`` section back; missing keys take the defaults, unknown keys are errors."""
+        if not isinstance(values, dict):
+            raise InputError(f"the graph recipe must be a JSON object, got {values!r}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise InputError(f"the graph recipe has unknown keys {unknown}; known are "
+                             f"{sorted(names)} (written by a newer ovito-glassml?)")
+        return cls(**values)
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))

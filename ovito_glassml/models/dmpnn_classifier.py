@@ -1,0 +1,183 @@
+"""A trained D-MPNN with its graph recipe: configurations in, probabilities and attention out.
+
+Implements :class:`~ovito_glassml.models.classifier.Classifier`; :func:`save_dmpnn` writes the
+model folder it loads from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch_geometric.data import Batch
+
+from ..errors import InputError
+from ..graph_spec import GraphSpec
+from ..graphs import frame_graph, window_graph, window_graph_at, window_origins
+from .classifier import FrameAttention, FrameClassification, check_mode
+from .dmpnn import DMPNN, DMPNNHyperparameters
+from .store import CONFIG_NAME, load_weights, read_graph_spec, save_model
+
+KIND = "dmpnn"
+
+
+class DMPNNClassifier:
+    """A trained D-MPNN with its graph recipe, ready for configurations.
+
+    Attributes
+    ----------
+    kind : "dmpnn".
+    config : the folder's config dict.
+    module : the torch :class:`~ovito_glassml.models.dmpnn.DMPNN`, in evaluation mode.
+    graph_spec : :class:`~ovito_glassml.graph_spec.GraphSpec` (k, features, length scale,
+        ``l_win``) the model was trained with.
+    hyperparameters : the architecture.
+    """
+
+    kind = KIND
+    reads_windows = True
+
+    def __init__(self, module: DMPNN, graph_spec: GraphSpec, config: dict):
+        self.module = module.eval()
+        self.graph_spec = graph_spec
+        self.hyperparameters = module.hparams
+        self.config = config
+
+    @classmethod
+    def load(cls, folder: Path, config: dict) -> "DMPNNClassifier":
+        """The D-MPNN of a model folder (``config`` is its checked ``config.json``)."""
+        spec = read_graph_spec(config)
+        try:
+            hp = DMPNNHyperparameters.from_dict(dict(config.get("hyperparameters", {}),
+                                                     node_dim=spec.node_dim))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"{folder / CONFIG_NAME} has unusable hyperparameters ({err})") from err
+        module = DMPNN(hp)
+        try:
+            module.load_state_dict(load_weights(folder, framework="torch"), strict=True)
+        except RuntimeError as err:
+            raise InputError(f"the weights in {folder} do not fit the architecture its "
+                             f"{CONFIG_NAME} describes ({str(err).splitlines()[0]})") from err
+        return cls(module, spec, config)
+
+    @property
+    def window_length(self) -> float:
+        """The ``l_win`` the model was trained with."""
+        return self.graph_spec.window_length
+
+    @property
+    def min_particles(self) -> int:
+        return self.graph_spec.num_neighbors + 1
+
+    @property
+    def has_attention(self) -> bool:
+        return bool(self.hyperparameters.attention)
+
+    def to(self, device) -> "DMPNNClassifier":
+        """Move the network to a torch device ("cpu", "cuda")."""
+        self.module.to(device)
+        return self
+
+    @property
+    def device(self):
+        return next(self.module.parameters()).device
+
+    def graph(self, config, origin=None):
+        """The graph the model reads: the whole periodic frame, or the window at ``origin``."""
+        if origin is None:
+            return frame_graph(config, self.graph_spec)
+        return window_graph_at(config, origin, self.graph_spec)
+
+    def graphs(self, config, mode: str = "frame", rng=None) -> list:
+        """Graphs of one configuration: "frame" (one), "window" (one random) or "tiles" (all)."""
+        check_mode(mode)
+        if mode == "frame":
+            return [self.graph(config)]
+        if mode == "window":
+            return [window_graph(config, self.graph_spec, rng)]
+        return [self.graph(config, o) for o in window_origins(config, self.graph_spec)]
+
+    def predict_graphs(self, graphs: list, batch_size: int = 32) -> np.ndarray:
+        """Glass probability of each graph, in batches of ``batch_size`` graphs."""
+        out = []
+        with torch.inference_mode():
+            for lo in range(0, len(graphs), batch_size):
+                batch = Batch.from_data_list(graphs[lo:lo + batch_size]).to(self.device)
+                out.append(torch.softmax(self.module(batch), dim=1)[:, 1].cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def glass_probability(self, configs: list, mode: str = "frame", rng=None,
+                          batch_size: int = 32) -> np.ndarray:
+        """Glass probability per configuration.
+
+        Parameters
+        ----------
+        configs : list of :class:`~ovito_glassml.configuration.Configuration`.
+        mode : "frame" (default: the whole periodic frame as one graph), "window" (one random
+            window of the training ``l_win``, as in training) or "tiles" (the mean probability over
+            windows tiling the frame, see :func:`~ovito_glassml.graphs.window_origins`).
+        rng : seed or generator for "window".
+        """
+        rng = np.random.default_rng(rng)
+        per_config = [self.graphs(c, mode, rng) for c in configs]
+        counts = np.array([len(g) for g in per_config])
+        probs = self.predict_graphs([g for gs in per_config for g in gs], batch_size)
+        owner = np.repeat(np.arange(len(configs)), counts)
+        return np.bincount(owner, weights=probs, minlength=len(configs)) / np.maximum(counts, 1)
+
+    def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
+        """Generator for OVITO's progress: the windows tiling ``config``, then the whole frame.
+
+        Yields progress messages and fractions; returns a :class:`FrameClassification`.
+        """
+        yield "Glass classifier: cutting the frame into windows"
+        graphs = self.graphs(config, "tiles")
+        probabilities = []
+        for lo in range(0, len(graphs), batch_size):
+            hi = min(lo + batch_size, len(graphs))
+            yield f"Glass classifier: windows {lo + 1}-{hi} of {len(graphs)}"
+            yield lo / len(graphs)
+            probabilities.append(self.predict_graphs(graphs[lo:hi], batch_size))
+        probabilities = np.concatenate(probabilities)
+        whole = None
+        if whole_frame:
+            yield "Glass classifier: the whole periodic frame as one graph"
+            whole = float(self.predict_graphs([self.graph(config)])[0])
+        return FrameClassification(float(probabilities.mean()), probabilities,
+                                   [g.particle_index.numpy() for g in graphs], whole)
+
+    def attention(self, graph) -> tuple[float, np.ndarray]:
+        """Glass probability and attention weights ``(T - 1, num_edges)`` of one graph."""
+        batch = Batch.from_data_list([graph]).to(self.device)
+        with torch.inference_mode():
+            logits, attention = self.module(batch, return_attention=True)
+        return float(torch.softmax(logits, 1)[0, 1]), attention.cpu().numpy()
+
+    def frame_attention(self, config) -> FrameAttention:
+        """The attention over the whole periodic frame read as one graph."""
+        if not self.has_attention:
+            raise InputError("this D-MPNN was trained without edge self-attention; choose a "
+                             "model trained with attention")
+        graph = self.graph(config)
+        probability, weights = self.attention(graph)
+        edge_index = graph.particle_index.numpy()[graph.edge_index.numpy()]
+        return FrameAttention(probability, edge_index, weights)
+
+
+def save_dmpnn(folder, model: DMPNN, graph_spec: GraphSpec, *, training: Mapping | None = None,
+               data: Mapping | None = None, metrics: Mapping | None = None) -> Path:
+    """Save a trained :class:`~ovito_glassml.models.dmpnn.DMPNN` with its graph recipe.
+
+    ``graph_spec.length_scale`` should be set (the trainer uses the training box side) so that
+    the model means the same physical lengths on any box.
+    """
+    if graph_spec.node_dim != model.hparams.node_dim:
+        raise InputError(f"the recipe's {graph_spec.features!r} features have {graph_spec.node_dim} "
+                         f"values per node, the model reads {model.hparams.node_dim}")
+    hp = dict(model.hparams.to_dict())
+    hp.pop("node_dim")
+    hp.update(dict(training or {}))
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    return save_model(folder, KIND, hp, state, graph=graph_spec, data=data, metrics=metrics)

@@ -1,0 +1,28 @@
+"""Shared fixtures of the test suite.
+
+``tests/`` is on ``sys.path`` (pytest's rootdir insertion), so the helper modules
+:mod:`paths`, :mod:`tiny_model` and :mod:`networkx_reference` import by name.
+"""
+
+import pytest
+import torch
+
+from ovito_glassml.datasets import load_dataset
+from paths import DATASET1
+
+# one thread: two torch threads on this loaded 2-core machine run many times slower
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def dataset1():
+    """data/small's dataset 1 (glass T=0.05 vs liquid T=1.99, 24 configurations of 1080)."""
+    return load_dataset(DATASET1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_folder(tmp_path_factory):
+    """A small attention D-MPNN trained once per session on data/small (see tiny_model.py)."""
+    from tiny_model import session_model_folder
+
+    return session_model_folder(tmp_path_factory)

@@ -1,0 +1,91 @@
+"""Named settings: the cross-validation protocols (paper §2.5 and a small one for tests) and the
+CNN trainer's defaults (paper §2.3.2)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from ovito_glassml.errors import InputError
+
+from .search import CNN_TABLE2, DEFAULT_STARTUP_TRIALS, DMPNN_TABLE2, GridRange, space_to_json
+
+MODELS = ("dmpnn", "cnn")
+
+#: The CNN trainer's defaults (``glassml train cnn``).
+CNN_DROPOUT = 0.1
+CNN_BATCH_SIZE = 20
+CNN_EPOCHS = 10
+
+
+@dataclass(frozen=True)
+class CrossValPreset:
+    """Settings of one nested cross-validation protocol.
+
+    Parameters
+    ----------
+    name : "paper" or "small".
+    folds, test_fraction : outer test sets (paper: 3 of 20%).
+    inner_fractions : inner train / validation / test shares of the outer train set (80/10/10).
+    iterations, epochs : TPE trials and epochs per trial (paper: 15 x 10).
+    final_epochs : epochs of the model retrained on the outer train set (paper: 10).
+    startup_trials : random trials before TPE models the results.
+    windows_per_config : random windows scored per configuration for the D-MPNN's AUC.
+    dmpnn_space, cnn_space : the search spaces (paper Table 2, or small ones for tests).
+    """
+
+    name: str
+    iterations: int
+    epochs: int
+    final_epochs: int
+    dmpnn_space: dict
+    cnn_space: dict
+    folds: int = 3
+    test_fraction: float = 0.2
+    inner_fractions: tuple = (0.8, 0.1, 0.1)
+    startup_trials: int = DEFAULT_STARTUP_TRIALS
+    windows_per_config: int = 10
+
+    def space(self, model: str) -> dict:
+        return dict(self.dmpnn_space if model == "dmpnn" else self.cnn_space)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["dmpnn_space"] = space_to_json(self.dmpnn_space)
+        out["cnn_space"] = space_to_json(self.cnn_space)
+        return out
+
+
+PRESETS = {
+    # the paper's protocol as written (§2.5, Table 2)
+    "paper": CrossValPreset("paper", iterations=15, epochs=10, final_epochs=10,
+                            dmpnn_space=DMPNN_TABLE2, cnn_space=CNN_TABLE2),
+    # about two minutes on one CPU thread with data/small (24 frames of 1080 particles): small
+    # networks, and 60 epochs because 16 training frames give only 2-4 optimiser steps per epoch
+    "small": CrossValPreset(
+        "small", iterations=6, epochs=60, final_epochs=60, startup_trials=2, windows_per_config=4,
+        dmpnn_space={"num_neighbors": GridRange(1, 5, 1, integer=True),
+                     "window_length": GridRange(0.2, 0.3, 0.05),
+                     "hidden_size": GridRange(16, 48, 16, integer=True),
+                     "message_steps": GridRange(2, 3, 1, integer=True),
+                     "dropout": GridRange(0.0, 0.2, 0.1),
+                     "ffn_layers": GridRange(1, 2, 1, integer=True),
+                     "batch_size": GridRange(4, 8, 4, integer=True)},
+        cnn_space={"dropout": GridRange(0.0, 0.5, 0.05),
+                   "batch_size": GridRange(4, 8, 4, integer=True)}),
+}
+
+
+def preset_with(name: str, iterations: int | None = None, epochs: int | None = None,
+                folds: int | None = None) -> CrossValPreset:
+    """A preset by name with optional changes of iterations, epochs (search and final) and folds."""
+    if name not in PRESETS:
+        raise InputError(f"--preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    preset = PRESETS[name]
+    changes = {}
+    if iterations is not None:
+        changes["iterations"] = int(iterations)
+    if epochs is not None:
+        changes.update(epochs=int(epochs), final_epochs=int(epochs))
+    if folds is not None:
+        changes["folds"] = int(folds)
+    return replace(preset, **changes)
