@@ -88,3 +88,16 @@ def test_reading_the_shipped_config_does_not_change_it():
     before = (DEFAULT_MODEL / CONFIG_NAME).read_text()
     read_config(DEFAULT_MODEL)
     assert (DEFAULT_MODEL / CONFIG_NAME).read_text() == before
+
+
+def test_only_the_loader_looks_at_a_model_folders_kind():
+    # callers ask a Classifier what it can do (reads_windows, has_attention), not what it is;
+    # the folder format (store.py, whose format-1 converter knows that only a D-MPNN has a
+    # graph recipe) and the loader (classifier.py) are the places that may
+    package = ROOT / "ovito_glassml"
+    allowed = {package / "models" / "store.py", package / "models" / "classifier.py"}
+    switches = [str(path.relative_to(ROOT)) for path in package.rglob("*.py")
+                if path not in allowed
+                for line in path.read_text().splitlines()
+                if ".kind ==" in line or ".kind !=" in line or '["kind"] ==' in line]
+    assert switches == []

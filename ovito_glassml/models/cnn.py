@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..images import IMAGE_SIZE, render_images
+from .classifier import FrameClassification
 
 KIND = "cnn"
 #: The Keras file inside a model folder; loaded with ``safe_mode=True`` (no Python code runs).
@@ -154,8 +155,6 @@ class CNNClassifier:
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
         """Generator for OVITO's progress; returns the frame image's
         :class:`~ovito_glassml.models.classifier.FrameClassification`."""
-        from .classifier import FrameClassification
-
         yield "Glass classifier: classifying the frame image"
         return FrameClassification(float(self.glass_probability([config])[0]))
 
