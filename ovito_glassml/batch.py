@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .metrics import PAPER_NUM_NEIGHBORS
 
 #: Names under which a LAMMPS trajectory may carry the temperature: a global attribute, or a
 #: per-particle column (e.g. ``dump ... v_T``) whose mean is the frame's temperature.
@@ -239,7 +240,7 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
     return columns
 
 
-def metrics_rows(source: str, num_neighbors: int = 2) -> list[dict]:
+def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS) -> list[dict]:
     """One table row per frame of ``source``: frame, timestep, temperature and the three metrics."""
     from .metrics import METRIC_NAMES
     from .modifiers import GlassMetricsModifier

@@ -6,6 +6,8 @@ from pathlib import Path
 
 
 def register(sub) -> None:
+    from ..metrics import PAPER_NUM_NEIGHBORS
+
     p = sub.add_parser(
         "metrics", help="the three structural metrics (Fig. 10) for every frame of a trajectory",
         description="Join every type-B particle to its nearest neighbours and count disjoint "
@@ -17,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("trajectory", metavar="TRAJ",
                    help="trajectory file, quoted file pattern, or manifest.csv")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--num-neighbors", type=int, default=2,
+    p.add_argument("--num-neighbors", type=int, default=PAPER_NUM_NEIGHBORS,
                    help="nearest neighbours joined to each B particle (paper: 2)")
     p.set_defaults(func=run)
 
