@@ -18,6 +18,31 @@ that computes them from the particle types and scaled positions. A new mode is o
   this makes the model depend on where a particle sits in the box.
 * ``"invariant"``: ``(is_A, is_B)`` only. Edges carry the distance, so the model is exactly
   invariant to rotations, reflections and translations (which the paper's ``x, y`` break).
+  The default.
+
+Edge features
+-------------
+A mode of :data:`EDGE_FEATURE_MODES`:
+
+* ``"rbf"`` (default): the distance in the simulation's length unit (sigma_AA in LJ units, *not*
+  divided by the length scale) expanded in :data:`NUM_RBF` Gaussians with centres from
+  :data:`RBF_MIN` to :data:`RBF_MAX`, one block of them per pair type (A-A, A-B, B-B):
+  ``3 * NUM_RBF`` features, of which the block of the edge's pair type is non-zero. A network
+  reads the shape of the pair-distance distribution per pair type from these directly (a linear
+  layer on them is any smooth function of the distance, per pair type); the paper's one number
+  per edge, the distance divided by the box (~0.017 for neighbours), it learns to ignore.
+* ``"distance"``: the paper's single feature, the distance divided by the length scale.
+
+Neighbours
+----------
+A mode of :data:`NEIGHBOR_MODES`:
+
+* ``"frame"`` (default): the k nearest neighbours are found in the whole periodic frame; a window
+  is the part of that graph inside it. A particle at the edge of a window keeps the distances to
+  its true neighbours, so a window, the windows tiling a frame and the whole frame read the same
+  local structure, and the model's output does not depend on the graph's size.
+* ``"window"``: the paper's: the k nearest neighbours among the particles of the cut-out window
+  (open boundaries), so a window's edge has neighbours a whole frame does not.
 """
 
 from __future__ import annotations
@@ -58,6 +83,47 @@ FEATURE_MODES: dict[str, FeatureMode] = {
 }
 
 
+#: Gaussian radial basis of the "rbf" edge features, in the simulation's length unit (sigma_AA).
+NUM_RBF = 16
+RBF_MIN = 0.6
+RBF_MAX = 2.0
+RBF_CENTERS = np.linspace(RBF_MIN, RBF_MAX, NUM_RBF)
+RBF_WIDTH = float(RBF_CENTERS[1] - RBF_CENTERS[0])
+#: Pair-type blocks of the "rbf" features: 0 = A-A, 1 = A-B, 2 = B-B.
+NUM_PAIR_TYPES = 3
+
+
+def _distance_edges(distance: np.ndarray, type_i: np.ndarray, type_j: np.ndarray,
+                    scale: float) -> np.ndarray:
+    return (distance / scale).astype(np.float32)[:, None]
+
+
+def _rbf_edges(distance: np.ndarray, type_i: np.ndarray, type_j: np.ndarray,
+               scale: float) -> np.ndarray:
+    rbf = np.exp(-np.square((distance[:, None] - RBF_CENTERS[None, :]) / RBF_WIDTH))
+    pair_type = (type_i == TYPE_B).astype(np.int64) + (type_j == TYPE_B).astype(np.int64)
+    out = np.zeros((len(distance), NUM_PAIR_TYPES, NUM_RBF), dtype=np.float32)
+    out[np.arange(len(distance)), pair_type] = rbf
+    return out.reshape(len(distance), NUM_PAIR_TYPES * NUM_RBF)
+
+
+@dataclass(frozen=True)
+class EdgeFeatureMode:
+    """An edge-feature mode: ``compute(distance, type_i, type_j, length_scale) -> (E, dim)``."""
+
+    dim: int
+    compute: Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
+
+
+#: Edge-feature modes by name.
+EDGE_FEATURE_MODES: dict[str, EdgeFeatureMode] = {
+    "rbf": EdgeFeatureMode(NUM_PAIR_TYPES * NUM_RBF, _rbf_edges),
+    "distance": EdgeFeatureMode(1, _distance_edges),
+}
+#: Where the k nearest neighbours of a window's particles are looked for.
+NEIGHBOR_MODES = ("frame", "window")
+
+
 def _feature_mode(features: str) -> FeatureMode:
     if features not in FEATURE_MODES:
         raise InputError(f"node features must be one of {tuple(FEATURE_MODES)}, got {features!r}")
@@ -78,7 +144,13 @@ class GraphSpec:
     num_neighbors : int
         ``k``: each particle is joined to its ``k`` nearest neighbours (paper: 1..5).
     features : str
-        Node-feature mode, a key of :data:`FEATURE_MODES` ("paper" or "invariant").
+        Node-feature mode, a key of :data:`FEATURE_MODES` ("invariant" or "paper"; the paper's
+        (x, y) make the model depend on where a window sits and it learns worse).
+    edge_features : str
+        Edge-feature mode, a key of :data:`EDGE_FEATURE_MODES` ("rbf" or the paper's "distance").
+    neighbors : str
+        "frame" (neighbours from the whole periodic frame) or "window" (the paper's: inside the
+        cut-out window); see :data:`NEIGHBOR_MODES`.
     length_scale : float or None
         The length that is 1 in edge features and window lengths (see :mod:`ovito_glassml.graphs`).
         ``None``: the configuration's own box side, which is the paper's scaled coordinates.
@@ -89,10 +161,12 @@ class GraphSpec:
     Raises :class:`InputError` for a value outside these ranges.
     """
 
-    num_neighbors: int = 2
-    features: str = "paper"
+    num_neighbors: int = 4
+    features: str = "invariant"
     length_scale: float | None = None
     window_length: float = 0.2
+    edge_features: str = "rbf"
+    neighbors: str = "frame"
 
     def __post_init__(self):
         k = self.num_neighbors
@@ -100,6 +174,11 @@ class GraphSpec:
             raise InputError(f"num_neighbors (k) must be an integer >= 1, got {k!r}")
         object.__setattr__(self, "num_neighbors", int(k))
         _feature_mode(self.features)
+        if self.edge_features not in EDGE_FEATURE_MODES:
+            raise InputError(f"edge features must be one of {tuple(EDGE_FEATURE_MODES)}, got "
+                             f"{self.edge_features!r}")
+        if self.neighbors not in NEIGHBOR_MODES:
+            raise InputError(f"neighbors must be one of {NEIGHBOR_MODES}, got {self.neighbors!r}")
         if self.length_scale is not None:
             try:
                 scale = float(self.length_scale)
@@ -120,6 +199,23 @@ class GraphSpec:
     def node_dim(self) -> int:
         """Number of node features."""
         return node_feature_dim(self.features)
+
+    @classmethod
+    def paper(cls, num_neighbors: int = 2, **changes) -> "GraphSpec":
+        """The paper's recipe: (x, y, type) nodes, distance / box edges, kNN inside the window."""
+        return cls(num_neighbors, **dict(dict(features="paper", edge_features="distance",
+                                              neighbors="window"), **changes))
+
+    @property
+    def edge_dim(self) -> int:
+        """Number of edge features."""
+        return EDGE_FEATURE_MODES[self.edge_features].dim
+
+    def edge_attributes(self, distance: np.ndarray, type_i: np.ndarray, type_j: np.ndarray,
+                        scale: float) -> np.ndarray:
+        """``(E, edge_dim)`` float32 edge features of pairs at ``distance`` (physical units)."""
+        return EDGE_FEATURE_MODES[self.edge_features].compute(
+            np.asarray(distance, dtype=np.float64), type_i, type_j, float(scale))
 
     def node_features(self, types: np.ndarray, scaled: np.ndarray) -> np.ndarray:
         """``(n, node_dim)`` float32 node features from types and scaled positions."""

@@ -49,7 +49,7 @@ from .errors import InputError
 from .graph_spec import FEATURE_MODES, GraphSpec, node_feature_dim
 from .neighbors import Neighbors, knn_pairs, window_members
 
-__all__ = ["FEATURE_MODES", "GraphSpec", "ParticleGraph", "frame_graph", "knn_pairs",
+__all__ = ["FEATURE_MODES", "FrameGraphs", "GraphSpec", "ParticleGraph", "frame_graph", "knn_pairs",
            "node_feature_dim", "window_graph", "window_graph_at", "window_origins", "window_side"]
 
 
@@ -60,7 +60,8 @@ class ParticleGraph(Data):
     ----------
     x : (n, F) float32 node features.
     edge_index : (2, E) int64, source and target node of every directed edge.
-    edge_attr : (E, 1) float32, the pair distance in units of the length scale.
+    edge_attr : (E, edge_dim) float32, the pair features of the recipe (see
+        :mod:`ovito_glassml.graph_spec`).
     rev_index : (E,) int64, the edge in the opposite direction.
     particle_index : (n,) int64, the particle of the source configuration behind each node.
     """
@@ -83,18 +84,21 @@ def _check_types(types: np.ndarray, where: str) -> None:
                          "model needs both A and B particles")
 
 
-def _assemble(pairs: np.ndarray, distance: np.ndarray, x: np.ndarray,
+def _assemble(pairs: np.ndarray, pair_attr: np.ndarray, x: np.ndarray,
               particle_index: np.ndarray) -> ParticleGraph:
-    """Directed edges: all pairs ``i -> j`` first, then the same pairs ``j -> i``."""
+    """Directed edges: all pairs ``i -> j`` first, then the same pairs ``j -> i``.
+
+    ``pair_attr`` is ``(P, D)``: the features of each unordered pair, symmetric in ``i, j``.
+    """
     n_pairs = len(pairs)
     src = np.concatenate([pairs[:, 0], pairs[:, 1]])
     dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
     rev = np.concatenate([np.arange(n_pairs, 2 * n_pairs), np.arange(n_pairs)])
-    edge_attr = np.concatenate([distance, distance]).astype(np.float32)[:, None]
+    edge_attr = np.concatenate([pair_attr, pair_attr]).astype(np.float32, copy=False)
     return ParticleGraph(
         x=torch.from_numpy(np.ascontiguousarray(x)),
         edge_index=torch.from_numpy(np.stack([src, dst]).astype(np.int64)),
-        edge_attr=torch.from_numpy(edge_attr),
+        edge_attr=torch.from_numpy(np.ascontiguousarray(edge_attr)),
         rev_index=torch.from_numpy(rev.astype(np.int64)),
         particle_index=torch.from_numpy(np.asarray(particle_index, dtype=np.int64)),
         num_nodes=len(x),
@@ -120,6 +124,106 @@ def window_side(config: Configuration, spec: GraphSpec) -> np.ndarray:
     return np.minimum(side, 1.0)
 
 
+class FrameGraphs:
+    """Every graph a model reads from one configuration, sharing one neighbour search.
+
+    With ``spec.neighbors == "frame"`` the k-nearest-neighbour pairs of the whole periodic frame
+    and their distances are computed once, on first use; the whole frame, a window and the
+    windows tiling the frame are then cut from them (a window keeps the pairs whose two
+    particles lie inside it). With ``"window"`` (the paper's) every window searches its own
+    particles' neighbours with open boundaries.
+
+    Parameters
+    ----------
+    config : the configuration.
+    spec : the graph recipe.
+    """
+
+    def __init__(self, config: Configuration, spec: GraphSpec):
+        _check_config(config)
+        self.config = config
+        self.spec = spec
+        self._scale = spec.scale_for(config)
+        self._scaled = config.scaled_positions()
+        self._x = None
+        self._pairs = None
+        self._distance = None
+
+    def _node_features(self, index=None) -> np.ndarray:
+        if self._x is None:
+            self._x = self.spec.node_features(self.config.types, self._scaled)
+        return self._x if index is None else self._x[index]
+
+    def _frame_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pairs is None:
+            k = self.spec.num_neighbors
+            if self.config.n_particles < k + 1:
+                raise InputError(f"the frame has {self.config.n_particles} particles, fewer than "
+                                 f"k+1={k + 1}")
+            self._pairs, self._distance = Neighbors.of(self.config).knn_pairs(k)
+        return self._pairs, self._distance
+
+    def _graph(self, pairs, distance, index, local_pairs) -> ParticleGraph:
+        """``pairs`` in particle indices (for the types), ``local_pairs`` in node indices."""
+        types = self.config.types
+        attr = self.spec.edge_attributes(distance, types[pairs[:, 0]], types[pairs[:, 1]],
+                                         self._scale)
+        return _assemble(local_pairs, attr, self._node_features(index), index)
+
+    def whole(self) -> ParticleGraph:
+        """The whole periodic frame: every particle a node, minimum-image neighbours."""
+        _check_types(self.config.types, "the frame")
+        pairs, distance = self._frame_pairs()
+        index = np.arange(self.config.n_particles)
+        return self._graph(pairs, distance, index, pairs)
+
+    def side(self) -> np.ndarray:
+        """The windows' side in scaled coordinates (see :func:`window_side`)."""
+        return window_side(self.config, self.spec)
+
+    def window_at(self, origin) -> ParticleGraph:
+        """The window whose lower corner is ``origin`` (scaled, each in ``[0, 1 - side]``).
+
+        Particles with ``origin <= x <= origin + side`` in both axes are kept; the window does
+        not wrap around the box (paper).
+        """
+        side = self.side()
+        origin = np.asarray(origin, dtype=np.float64).reshape(-1)
+        if origin.shape != (2,) or not np.all(np.isfinite(origin)):
+            raise InputError(f"window origin must be two finite scaled coordinates, got {origin}")
+        if np.any(origin < -1e-12) or np.any(origin > 1.0 - side + 1e-12):
+            raise InputError(f"window origin {origin.tolist()} puts the window outside the box; "
+                             f"each coordinate must be in [0, {(1.0 - side).round(6).tolist()}]")
+        inside = window_members(self._scaled, origin, side)
+        index = np.flatnonzero(inside)
+        k = self.spec.num_neighbors
+        where = f"the window at {origin.round(4).tolist()} (l_win={self.spec.window_length})"
+        if len(index) < k + 1:
+            raise InputError(f"{where} holds {len(index)} particles, fewer than k+1={k + 1}; use a "
+                             "larger l_win or a smaller k")
+        types = self.config.types[index]
+        _check_types(types, where)
+        if self.spec.neighbors == "window":
+            local_pairs, distance = Neighbors(self.config.positions[index]).knn_pairs(k)
+            return self._graph(index[local_pairs], distance, index, local_pairs)
+        frame_pairs, frame_distance = self._frame_pairs()
+        keep = inside[frame_pairs[:, 0]] & inside[frame_pairs[:, 1]]
+        local = np.full(self.config.n_particles, -1, dtype=np.int64)
+        local[index] = np.arange(len(index))
+        pairs = frame_pairs[keep]
+        return self._graph(pairs, frame_distance[keep], index, local[pairs])
+
+    def random_window(self, rng=None) -> ParticleGraph:
+        """The paper's augmentation: a window whose corner is uniform in ``[0, 1 - side]``."""
+        side = self.side()
+        rng = np.random.default_rng(rng)
+        return self.window_at(rng.uniform(0.0, 1.0, size=2) * (1.0 - side))
+
+    def tiles(self) -> list[ParticleGraph]:
+        """The windows tiling the frame (see :func:`window_origins`)."""
+        return [self.window_at(o) for o in window_origins(self.config, self.spec)]
+
+
 def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleGraph:
     """The graph of the particles in the square window whose lower corner is ``origin``.
 
@@ -130,29 +234,9 @@ def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleG
         (``side`` from :func:`window_side`); the window does not wrap around the box (paper).
     spec : graph recipe; the window is ``spec.window_length * L`` wide (see module docstring).
 
-    Particles with ``origin <= x <= origin + side`` in both axes are kept; neighbours and
-    distances are those inside the window (open boundaries).
+    To cut several windows from one frame, build one :class:`FrameGraphs` and reuse it.
     """
-    _check_config(config)
-    side = window_side(config, spec)
-    origin = np.asarray(origin, dtype=np.float64).reshape(-1)
-    if origin.shape != (2,) or not np.all(np.isfinite(origin)):
-        raise InputError(f"window origin must be two finite scaled coordinates, got {origin}")
-    if np.any(origin < -1e-12) or np.any(origin > 1.0 - side + 1e-12):
-        raise InputError(f"window origin {origin.tolist()} puts the window outside the box; "
-                         f"each coordinate must be in [0, {(1.0 - side).round(6).tolist()}]")
-    scaled = config.scaled_positions()
-    index = np.flatnonzero(window_members(scaled, origin, side))
-    k = spec.num_neighbors
-    where = f"the window at {origin.round(4).tolist()} (l_win={spec.window_length})"
-    if len(index) < k + 1:
-        raise InputError(f"{where} holds {len(index)} particles, fewer than k+1={k + 1}; use a "
-                         "larger l_win or a smaller k")
-    types = config.types[index]
-    _check_types(types, where)
-    pairs, distance = Neighbors(config.positions[index]).knn_pairs(k)
-    x = spec.node_features(types, scaled[index])
-    return _assemble(pairs, distance / spec.scale_for(config), x, index)
+    return FrameGraphs(config, spec).window_at(origin)
 
 
 def window_graph(config: Configuration, spec: GraphSpec, rng=None) -> ParticleGraph:
@@ -161,10 +245,7 @@ def window_graph(config: Configuration, spec: GraphSpec, rng=None) -> ParticleGr
     The lower corner is drawn uniformly from ``[0, 1 - side]`` in each axis independently
     (paper §2.4.2); ``rng`` is a ``numpy.random.Generator`` or a seed.
     """
-    side = window_side(config, spec)
-    rng = np.random.default_rng(rng)
-    origin = rng.uniform(0.0, 1.0, size=2) * (1.0 - side)
-    return window_graph_at(config, origin, spec)
+    return FrameGraphs(config, spec).random_window(rng)
 
 
 def window_origins(config: Configuration, spec: GraphSpec) -> np.ndarray:
@@ -185,11 +266,4 @@ def frame_graph(config: Configuration, spec: GraphSpec) -> ParticleGraph:
 
     Every particle is a node (``particle_index`` is ``0..N-1``).
     """
-    _check_config(config)
-    k = spec.num_neighbors
-    if config.n_particles < k + 1:
-        raise InputError(f"the frame has {config.n_particles} particles, fewer than k+1={k + 1}")
-    _check_types(config.types, "the frame")
-    pairs, distance = Neighbors.of(config).knn_pairs(k)
-    x = spec.node_features(config.types, config.scaled_positions())
-    return _assemble(pairs, distance / spec.scale_for(config), x, np.arange(config.n_particles))
+    return FrameGraphs(config, spec).whole()

@@ -58,7 +58,7 @@ def test_message_step_equals_the_equations_by_hand():
     for e, (v, w) in enumerate(zip(src, dst)):
         # m_vw = sum over k in N(v) \ w of h_kv: edges k -> v whose source is not w
         m = sum(H[f] for f in range(10) if dst[f] == v and src[f] != w)
-        h0 = torch.relu(enc.W_i.weight @ torch.cat([g.x[v], g.edge_attr[e]]))
+        h0 = torch.relu(enc.W_i.weight @ torch.cat([g.x[v], g.edge_attr[e]]) + enc.W_i.bias)
         assert torch.allclose(H0[e], h0, atol=1e-6)
         assert torch.allclose(got[e], torch.relu(h0 + W_m @ m), atol=1e-6)
 
@@ -83,7 +83,7 @@ def test_full_forward_equals_the_equations_by_hand():
 
 
 def test_attention_weights_sum_to_one_per_configuration(dataset):
-    spec = GraphSpec(2, window_length=0.3)
+    spec = GraphSpec.paper(2, window_length=0.3)
     batch = Batch.from_data_list([window_graph(dataset[i], spec, rng=i) for i in range(4)])
     _, attention = _model()(batch, return_attention=True)
     assert attention.shape == (2, batch.num_edges)
@@ -95,7 +95,7 @@ def test_output_is_invariant_to_particle_permutation(dataset):
     config = dataset[3]
     perm = np.random.default_rng(0).permutation(config.n_particles)
     shuffled = Configuration(config.positions[perm], config.types[perm], config.box)
-    model, spec = _model(), GraphSpec(2)
+    model, spec = _model(), GraphSpec.paper(2)
     a = model(Batch.from_data_list([frame_graph(config, spec)]))
     b = model(Batch.from_data_list([frame_graph(shuffled, spec)]))
     assert torch.allclose(a, b, atol=1e-5)
@@ -111,7 +111,7 @@ def test_invariant_mode_ignores_rotation_reflection_translation_of_a_window(data
     moved = (centred @ rot.T) * np.array([-1.0, 1.0]) + np.array([21.3, 18.9])
     spec = GraphSpec(2, "invariant", length_scale=40.0, window_length=1.0)
     box = np.array([40.0, 40.0])
-    model = _model(node_dim=2)
+    model = _model(node_dim=2, edge_dim=spec.edge_dim)
     # l_win = 1 with the box as length scale: the whole (open-boundary) window as one graph
     a = model(Batch.from_data_list([window_graph_at(Configuration(centred + 20.0, types, box),
                                                      (0, 0), spec)]))
@@ -127,14 +127,14 @@ def test_invariant_mode_ignores_symmetries_of_the_periodic_frame(dataset):
     moved = np.stack([config.positions[:, 1], config.positions[:, 0]], axis=1)
     moved = (moved * np.array([-1.0, 1.0]) + np.array([7.7, 3.1])) % box
     spec = GraphSpec(2, "invariant")
-    model = _model(node_dim=2)
+    model = _model(node_dim=2, edge_dim=spec.edge_dim)
     a = model(Batch.from_data_list([frame_graph(config, spec)]))
     b = model(Batch.from_data_list([frame_graph(Configuration(moved, config.types, box), spec)]))
     assert torch.allclose(a, b, atol=1e-5)
 
 
 def test_a_configuration_gives_the_same_output_alone_and_in_a_batch(dataset):
-    spec = GraphSpec(2, window_length=0.3)
+    spec = GraphSpec.paper(2, window_length=0.3)
     graphs = [window_graph(dataset[i], spec, rng=i) for i in range(5)]
     model = _model()
     alone_logits, alone_attention = model(Batch.from_data_list([graphs[2]]), return_attention=True)
@@ -146,14 +146,14 @@ def test_a_configuration_gives_the_same_output_alone_and_in_a_batch(dataset):
 
 
 def test_paper_attention_scaling_shrinks_states_by_the_weights(dataset):
-    g = Batch.from_data_list([window_graph(dataset[0], GraphSpec(2, window_length=0.3), rng=0)])
+    g = Batch.from_data_list([window_graph(dataset[0], GraphSpec.paper(2, window_length=0.3), rng=0)])
     scaled = _model(attention_scaling="edges")
     literal = _model(attention_scaling="none")
     assert not torch.allclose(scaled(g), literal(g))
 
 
 def test_save_then_load_gives_identical_outputs(dataset, tmp_path):
-    spec = GraphSpec(2, "paper", length_scale=30.0, window_length=0.3)
+    spec = GraphSpec.paper(2, length_scale=30.0, window_length=0.3)
     model = _model()
     save_dmpnn(tmp_path / "m", model, spec, data={"dataset": str(DATA)})
     clf = load_classifier(tmp_path / "m")
@@ -166,17 +166,18 @@ def test_save_then_load_gives_identical_outputs(dataset, tmp_path):
 
 
 def test_model_folder_is_json_and_safetensors(tmp_path):
-    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0, window_length=0.2))
+    save_dmpnn(tmp_path, _model(), GraphSpec.paper(2, length_scale=30.0, window_length=0.2))
     config = json.loads((tmp_path / CONFIG_NAME).read_text())
     assert config["kind"] == "dmpnn"
     assert config["graph"] == {"num_neighbors": 2, "features": "paper", "length_scale": 30.0,
-                               "window_length": 0.2}
+                               "window_length": 0.2, "edge_features": "distance",
+                               "neighbors": "window"}
     assert not {"num_neighbors", "window_length"} & set(config["hyperparameters"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]
 
 
 def test_attention_of_one_graph_is_returned_per_directed_edge(dataset, tmp_path):
-    spec = GraphSpec(2, length_scale=30.0, window_length=0.3)
+    spec = GraphSpec.paper(2, length_scale=30.0, window_length=0.3)
     save_dmpnn(tmp_path, _model(), spec)
     clf = load_classifier(tmp_path)
     graph = clf.graph(dataset[0], origin=(0.1, 0.1))
@@ -190,7 +191,7 @@ def test_loading_a_folder_without_config_is_a_clear_error(tmp_path):
 
 
 def test_loading_a_newer_format_version_is_a_clear_error(tmp_path):
-    save_dmpnn(tmp_path, _model(), GraphSpec(2, length_scale=30.0))
+    save_dmpnn(tmp_path, _model(), GraphSpec.paper(2, length_scale=30.0))
     config = json.loads((tmp_path / CONFIG_NAME).read_text())
     config["format_version"] = 99
     (tmp_path / CONFIG_NAME).write_text(json.dumps(config))
@@ -207,4 +208,28 @@ def test_loading_an_unknown_model_kind_is_a_clear_error(tmp_path):
 def test_graphs_with_the_wrong_feature_mode_are_rejected(dataset):
     graph = Batch.from_data_list([window_graph(dataset[0], GraphSpec(2, "invariant", window_length=0.3), rng=0)])
     with pytest.raises(InputError, match="node features"):
-        _model(node_dim=4)(graph)
+        _model(node_dim=4, edge_dim=graph.edge_attr.size(1))(graph)
+
+
+def test_geometry_model_reads_the_distances_not_only_the_graph_shape(dataset):
+    """Same graph, every distance 3% longer: the prediction moves (the paper's distance / box
+    edges left it unchanged to three decimals)."""
+    spec = GraphSpec(3, window_length=0.4, length_scale=30.0)
+    graph = frame_graph(dataset[0], spec)
+    src, dst = graph.edge_index.numpy()
+    config = dataset[0]
+    d = config.positions[src] - config.positions[dst]
+    d -= config.box * np.round(d / config.box)
+    distance = np.linalg.norm(d, axis=1)
+    stretched = graph.clone()
+    stretched.edge_attr = torch.from_numpy(spec.edge_attributes(
+        1.03 * distance, config.types[src], config.types[dst], 30.0))
+    model = _model(node_dim=spec.node_dim, edge_dim=spec.edge_dim, seed=3)
+    a = model(Batch.from_data_list([graph]))
+    b = model(Batch.from_data_list([stretched]))
+    assert not torch.allclose(a, b, atol=1e-4)
+
+
+def test_input_layer_has_a_bias_unless_the_paper_is_asked_for():
+    assert _model().encoder.W_i.bias is not None
+    assert _model(input_bias=False).encoder.W_i.bias is None

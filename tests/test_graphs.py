@@ -11,7 +11,8 @@ from torch_geometric.data import Batch
 from ovito_glassml.configuration import Configuration
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.errors import InputError
-from ovito_glassml.graphs import (GraphSpec, frame_graph, knn_pairs, window_graph,
+from ovito_glassml.graph_spec import NUM_RBF, RBF_CENTERS
+from ovito_glassml.graphs import (FrameGraphs, GraphSpec, frame_graph, knn_pairs, window_graph,
                                   window_graph_at, window_origins)
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "small" / "datasets" / "dataset1.npz"
@@ -46,7 +47,7 @@ def test_every_pair_becomes_two_directed_edges_with_reverse_index(config):
 
 
 def test_edge_feature_is_distance_in_units_of_the_length_scale(config):
-    spec = GraphSpec(2, length_scale=60.0, window_length=0.2)
+    spec = GraphSpec.paper(2, length_scale=60.0, window_length=0.2)
     g = window_graph_at(config, (0.2, 0.2), spec)
     pos = config.positions[g.particle_index.numpy()]
     src, dst = g.edge_index.numpy()
@@ -55,7 +56,7 @@ def test_edge_feature_is_distance_in_units_of_the_length_scale(config):
 
 
 def test_default_length_scale_is_the_box_side_as_in_the_paper(config):
-    g = window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.3))
+    g = window_graph_at(config, (0.0, 0.0), GraphSpec.paper(2, window_length=0.3))
     scaled = config.scaled_positions()[g.particle_index.numpy()]
     src, dst = g.edge_index.numpy()
     np.testing.assert_allclose(g.edge_attr[:, 0].numpy(),
@@ -79,7 +80,7 @@ def test_window_side_is_l_win_times_the_length_scale_on_any_box(config):
 
 def test_paper_features_are_scaled_xy_and_type_and_invariant_features_type_only(config):
     origin = (0.3, 0.3)
-    paper = window_graph_at(config, origin, GraphSpec(2, "paper", window_length=0.3))
+    paper = window_graph_at(config, origin, GraphSpec.paper(2, window_length=0.3))
     invariant = window_graph_at(config, origin, GraphSpec(2, "invariant", window_length=0.3))
     idx = paper.particle_index.numpy()
     np.testing.assert_allclose(paper.x[:, :2].numpy(), config.scaled_positions()[idx], rtol=1e-6)
@@ -91,7 +92,7 @@ def test_paper_features_are_scaled_xy_and_type_and_invariant_features_type_only(
 def test_frame_graph_joins_neighbours_across_the_periodic_boundary():
     pos = np.array([[0.2, 5.0], [9.9, 5.0], [5.0, 5.0], [5.0, 1.0], [2.0, 8.0]])
     config = Configuration(pos, np.array([1, 2, 1, 2, 1]), np.array([10.0, 10.0]))
-    g = frame_graph(config, GraphSpec(1, length_scale=10.0))
+    g = frame_graph(config, GraphSpec.paper(1, length_scale=10.0))
     src, dst = g.edge_index.numpy()
     first = np.flatnonzero((src == 0) & (dst == 1))
     assert len(first) == 1
@@ -166,3 +167,46 @@ def test_unknown_particle_type_is_rejected():
     with pytest.raises(InputError, match="type 3"):
         frame_graph(Configuration(pos, np.r_[np.ones(29, int), 3], np.array([10.0, 10.0])),
                     GraphSpec(2))
+
+
+def test_rbf_edges_peak_at_the_distance_in_sigma_in_the_block_of_the_pair_type(config):
+    g = frame_graph(config, GraphSpec(3))
+    src, dst = g.edge_index.numpy()
+    d = config.positions[src] - config.positions[dst]
+    d -= config.box * np.round(d / config.box)
+    distance = np.linalg.norm(d, axis=1)
+    pair_type = (config.types[src] == 2).astype(int) + (config.types[dst] == 2).astype(int)
+    attr = g.edge_attr.numpy().reshape(len(src), 3, NUM_RBF)
+    # only the block of the pair type is lit, and its largest Gaussian is the nearest centre
+    lit = np.flatnonzero(attr.sum(axis=2).max(axis=0) > 0)
+    assert set(np.unique(pair_type)) == set(lit)
+    np.testing.assert_array_equal(attr.sum(axis=2).argmax(axis=1), pair_type)
+    nearest = np.abs(distance[:, None] - RBF_CENTERS[None]).argmin(axis=1)
+    np.testing.assert_array_equal(attr[np.arange(len(src)), pair_type].argmax(axis=1), nearest)
+
+
+def test_frame_neighbours_window_is_the_frame_graph_inside_the_window(config):
+    """With neighbours from the frame a window has no artificial edge: every edge is a frame edge
+    with the frame's features, and every frame edge between two window particles is kept."""
+    spec = GraphSpec(3, window_length=0.4, length_scale=30.0)
+    frames = FrameGraphs(config, spec)
+    whole, window = frames.whole(), frames.window_at((0.3, 0.3))
+
+    def edges(g):
+        pi = g.particle_index.numpy()
+        src, dst = pi[g.edge_index.numpy()]
+        return {(int(a), int(b)): tuple(f) for a, b, f in zip(src, dst, g.edge_attr.numpy())}
+
+    frame_edges, window_edges = edges(whole), edges(window)
+    members = set(window.particle_index.tolist())
+    inside = {e: f for e, f in frame_edges.items() if e[0] in members and e[1] in members}
+    assert window_edges == inside
+
+
+def test_paper_window_neighbours_are_searched_inside_the_window(config):
+    spec = GraphSpec.paper(3, window_length=0.4, length_scale=30.0)
+    window = window_graph_at(config, (0.3, 0.3), spec)
+    pi = window.particle_index.numpy()
+    src, dst = window.edge_index.numpy()
+    expected = _brute_force_pairs(config.positions[pi], 3)
+    assert {tuple(sorted(p)) for p in zip(src.tolist(), dst.tolist())} == expected

@@ -1,8 +1,10 @@
-"""The model folder: one graph recipe, old folders still load, the shipped model is unchanged.
+"""The model folder: one graph recipe, old folders still load and give what they gave.
 
-``data/shipped_model_probabilities.json`` holds the shipped model's probabilities on the demo
-preset's frames (data/small, 1080 particles, t_cool = 2e4), recorded before the model folder
-moved to format version 2; they must not move by more than 1e-6.
+``data/dmpnn-0.1`` is the model shipped with ovito-glassml 0.1 as it was shipped (format version
+1); ``data/default_model_config_v2.json`` its config as format version 2 wrote it.
+``data/shipped_model_probabilities.json`` holds that model's probabilities on the demo preset's
+frames (data/small, 1080 particles, t_cool = 2e4), recorded with version 1's code; read as any
+later format version they must not move by more than 1e-6.
 """
 
 import json
@@ -21,12 +23,13 @@ from ovito_glassml.modifiers.loading import DEFAULT_MODEL
 from paths import ROOT, TEST_DATA
 
 REFERENCE = json.loads((TEST_DATA / "shipped_model_probabilities.json").read_text())
-V1_CONFIG = TEST_DATA / "default_model_config_v1.json"
+OLD_MODEL = TEST_DATA / "dmpnn-0.1"
+V2_CONFIG = TEST_DATA / "default_model_config_v2.json"
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    return load_classifier(DEFAULT_MODEL)
+def old_model():
+    return load_classifier(OLD_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +37,19 @@ def demo_frames():
     return [read_dump(ROOT / name) for name in REFERENCE["frames"]]
 
 
-def test_shipped_model_gives_the_recorded_frame_probabilities(shipped, demo_frames):
-    np.testing.assert_allclose(shipped.glass_probability(demo_frames, mode="frame"),
+def test_the_format_1_model_gives_the_recorded_frame_probabilities(old_model, demo_frames):
+    np.testing.assert_allclose(old_model.glass_probability(demo_frames, mode="frame"),
                                REFERENCE["frame"], atol=1e-6, rtol=0)
 
 
 @pytest.mark.slow
-def test_shipped_model_gives_the_recorded_tile_window_and_attention_values(shipped, demo_frames):
-    np.testing.assert_allclose(shipped.glass_probability(demo_frames, mode="tiles"),
+def test_the_format_1_model_gives_the_recorded_tile_window_and_attention_values(old_model,
+                                                                                demo_frames):
+    np.testing.assert_allclose(old_model.glass_probability(demo_frames, mode="tiles"),
                                REFERENCE["tiles"], atol=1e-6, rtol=0)
-    np.testing.assert_allclose(shipped.glass_probability(demo_frames, mode="window", rng=0),
+    np.testing.assert_allclose(old_model.glass_probability(demo_frames, mode="window", rng=0),
                                REFERENCE["window_rng0"], atol=1e-6, rtol=0)
-    attention = shipped.frame_attention(demo_frames[0])
+    attention = old_model.frame_attention(demo_frames[0])
     assert attention.probability == pytest.approx(REFERENCE["attention_frame0_probability"],
                                                   abs=1e-6)
     top = np.sort(attention.weights[-1])[::-1][:10]
@@ -53,30 +57,39 @@ def test_shipped_model_gives_the_recorded_tile_window_and_attention_values(shipp
                                atol=1e-9, rtol=1e-5)
 
 
+def test_old_models_read_the_paper_recipe_they_were_trained_with(old_model):
+    assert old_model.graph_spec == GraphSpec(2, "invariant", 60.0, 0.2, edge_features="distance",
+                                             neighbors="window")
+    assert old_model.hyperparameters.input_bias is False
+
+
+def test_a_format_2_folder_loads_with_the_same_recipe_and_probabilities(tmp_path, old_model,
+                                                                         demo_frames):
+    shutil.copy(OLD_MODEL / "weights.safetensors", tmp_path)
+    shutil.copy(V2_CONFIG, tmp_path / CONFIG_NAME)
+    assert json.loads(V2_CONFIG.read_text())["format_version"] == 2
+    v2 = load_classifier(tmp_path)
+    assert v2.graph_spec == old_model.graph_spec
+    assert v2.hyperparameters == old_model.hyperparameters
+    np.testing.assert_allclose(v2.glass_probability(demo_frames[:3]), REFERENCE["frame"][:3],
+                               atol=1e-6, rtol=0)
+
+
 def test_shipped_model_folder_is_the_current_format_with_one_graph_section():
     config = json.loads((DEFAULT_MODEL / CONFIG_NAME).read_text())
     assert config["format_version"] == FORMAT_VERSION
-    assert GraphSpec.from_dict(config["graph"]) == GraphSpec(2, "invariant", 60.0, 0.2)
+    spec = GraphSpec.from_dict(config["graph"])
+    assert spec.features == "invariant" and spec.window_length <= 0.2
     assert not {"num_neighbors", "window_length"} & set(config["hyperparameters"])
     assert not {"features", "length_scale"} & set(config)
-
-
-def test_a_format_1_folder_loads_with_the_same_recipe_and_probabilities(tmp_path, shipped,
-                                                                         demo_frames):
-    shutil.copy(DEFAULT_MODEL / "weights.safetensors", tmp_path)
-    shutil.copy(V1_CONFIG, tmp_path / CONFIG_NAME)
-    old = load_classifier(tmp_path)
-    assert old.graph_spec == shipped.graph_spec
-    assert old.hyperparameters == shipped.hyperparameters
-    np.testing.assert_allclose(old.glass_probability(demo_frames[:3]), REFERENCE["frame"][:3],
-                               atol=1e-6, rtol=0)
 
 
 def test_format_1_defaults_fill_a_recipe_the_old_folder_left_out():
     config = {"kind": "dmpnn", "format_version": 1, "hyperparameters": {"hidden_size": 8}}
     upgraded = upgrade_config(config)
-    assert upgraded["graph"] == {} and upgraded["format_version"] == FORMAT_VERSION
-    assert GraphSpec.from_dict(upgraded["graph"]) == GraphSpec()
+    assert upgraded["format_version"] == FORMAT_VERSION
+    assert GraphSpec.from_dict(upgraded["graph"]) == GraphSpec.paper(2, window_length=0.2)
+    assert upgraded["hyperparameters"] == {"hidden_size": 8, "input_bias": False}
 
 
 def test_a_recipe_with_an_unknown_key_is_a_clear_error():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    from ..graph_spec import FEATURE_MODES, GraphSpec
+    from ..graph_spec import EDGE_FEATURE_MODES, FEATURE_MODES, NEIGHBOR_MODES, GraphSpec
     from ..models.cnn import PRECISIONS
     from ..training import presets
     from ..training.schedule import PEAK_LR
@@ -25,10 +25,19 @@ def register(sub) -> None:
     d.add_argument("--num-neighbors", type=int, default=recipe.num_neighbors,
                    help="k nearest neighbours (paper 1-5)")
     d.add_argument("--features", choices=tuple(FEATURE_MODES), default=recipe.features,
-                   help="node features: (x, y, type) as in the paper, or type only (rotation-, "
-                        "reflection- and translation-invariant)")
+                   help="node features: type only (default; rotation-, reflection- and "
+                        "translation-invariant), or the paper's (x, y, type), which ties the model "
+                        "to where a window sits and learns worse")
+    d.add_argument("--edge-features", choices=tuple(EDGE_FEATURE_MODES),
+                   default=recipe.edge_features,
+                   help="rbf (default): Gaussians of the distance in sigma, per pair type; "
+                        "distance: the paper's distance / box (the network learns to ignore it)")
+    d.add_argument("--neighbors", choices=NEIGHBOR_MODES, default=recipe.neighbors,
+                   help="frame (default): kNN in the whole periodic frame, windows cut from it, "
+                        "so windows and frames read alike; window: the paper's kNN inside the window")
     d.add_argument("--length-scale", type=float,
-                   help="length that is 1 in edge features and l_win (default: the training box side)")
+                   help="length that is 1 in l_win (and in the paper's distance edges); default: "
+                        "the training box side")
     d.add_argument("--hidden-size", type=int, default=300, help="h (paper 300-2400)")
     d.add_argument("--message-steps", type=int, default=3, help="T (paper 2-6)")
     d.add_argument("--dropout", type=float, default=0.0, help="p (paper 0-0.5)")
@@ -40,7 +49,11 @@ def register(sub) -> None:
                    help="H' = n_edges*sigma*H (default) or the literal H' = sigma*H")
     d.add_argument("--aggregation", choices=("mean", "sum"), default="mean",
                    help="graph readout over particles (paper Eq. 8: sum)")
+    d.add_argument("--no-input-bias", dest="input_bias", action="store_false",
+                   help="no bias on the input layer W_i (the paper's Eq. 4)")
     d.add_argument("--epochs", type=int, default=10)
+    d.add_argument("--windows-per-epoch", type=int, default=1,
+                   help="random windows per configuration per epoch (paper: 1)")
     d.add_argument("--peak-lr", type=float, default=1e-3,
                    help="schedule peak; it starts and ends at peak/10 (paper 1e-3)")
     d.add_argument("--test-fraction", type=float, default=0.0,
@@ -106,12 +119,14 @@ def run_dmpnn(args) -> int:
         train_idx, test_idx = split_by_run(dataset, [1 - args.test_fraction, args.test_fraction],
                                            rng=args.seed)
     graph = GraphSpec(num_neighbors=args.num_neighbors, features=args.features,
-                      length_scale=args.length_scale, window_length=args.window_length)
+                      length_scale=args.length_scale, window_length=args.window_length,
+                      edge_features=args.edge_features, neighbors=args.neighbors)
     config = DMPNNTrainingConfig(
         graph=graph, hidden_size=args.hidden_size,
         message_steps=args.message_steps, dropout=args.dropout, ffn_layers=args.ffn_layers,
         attention=args.attention, attention_scaling=args.attention_scaling,
-        aggregation=args.aggregation, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+        aggregation=args.aggregation, input_bias=args.input_bias, batch_size=args.batch_size,
+        epochs=args.epochs, windows_per_epoch=args.windows_per_epoch, seed=args.seed,
         initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10)
     provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
                   "train_indices": train_idx, "test_indices": test_idx, "seed": args.seed}

@@ -64,7 +64,7 @@ class Classifier(Protocol):
     Attributes
     ----------
     kind : the folder's model kind ("dmpnn", "cnn"), for display and provenance only.
-    config : the folder's ``config.json`` (format version 2).
+    config : the folder's ``config.json`` (upgraded to the current format version).
     min_particles : the fewest particles a frame must have for this model.
     reads_windows : the model classifies windows of a frame (tiles, local probabilities).
     has_attention : :meth:`frame_attention` gives attention weights.

@@ -15,8 +15,11 @@ torch-geometric ``Batch``). With ``x_v`` the node features, ``e_vw`` the distanc
 * Eq. 9, an FFN of ``ffn_layers`` layers, dropout before each and ReLU between, giving the two
   logits (liquid, glass).
 
-The linear maps ``W_i``, ``W_m``, ``W_attn`` and ``v_attn`` have no bias, as in the equations and
-as in the authors' code (chemprop's ``bias=False`` default); ``W_a`` and the FFN layers have one.
+The linear maps ``W_m``, ``W_attn`` and ``v_attn`` have no bias, as in the equations and as in the
+authors' code (chemprop's ``bias=False`` default); ``W_a`` and the FFN layers have one. ``W_i``
+has one when ``input_bias`` is set (the default for new models; models of format version 2 and
+older have none): with non-negative inputs and no bias, a fifth to a third of its ReLU units
+never switched on in our measurements (issue 11).
 
 Attention scaling
 -----------------
@@ -62,7 +65,7 @@ class DMPNNHyperparameters:
     Parameters
     ----------
     node_dim : number of node features (4 for "paper" features, 2 for "invariant").
-    edge_dim : number of edge features (1: the distance).
+    edge_dim : number of edge features (1 for the paper's distance, 48 for "rbf").
     hidden_size : ``h`` [300..2400].
     message_steps : ``T`` [2..6]; ``T - 1`` message-passing updates, then the node readout.
     dropout : ``p`` [0..0.5].
@@ -70,6 +73,7 @@ class DMPNNHyperparameters:
     attention : edge self-attention in the ``T - 1`` message steps.
     attention_scaling : "edges" (``H' = n_edges sigma H``) or "none" (``H' = sigma H``).
     aggregation : "mean" or "sum" of the node states (paper Eq. 8: sum).
+    input_bias : ``W_i`` has a bias (ours; the paper's Eq. 4 has none).
     """
 
     node_dim: int = 4
@@ -81,6 +85,7 @@ class DMPNNHyperparameters:
     attention: bool = True
     attention_scaling: str = "edges"
     aggregation: str = "mean"
+    input_bias: bool = True
 
     def __post_init__(self):
         for name in ("node_dim", "edge_dim", "hidden_size", "ffn_layers"):
@@ -188,7 +193,7 @@ class DirectedMessagePassing(nn.Module):
         super().__init__()
         h = hp.hidden_size
         self.steps = hp.message_steps - 1
-        self.W_i = nn.Linear(hp.node_dim + hp.edge_dim, h, bias=False)
+        self.W_i = nn.Linear(hp.node_dim + hp.edge_dim, h, bias=bool(hp.input_bias))
         self.W_m = nn.Linear(h, h, bias=False)
         self.W_a = nn.Linear(hp.node_dim + h, h)
         self.attention = EdgeSelfAttention(h, hp.attention_scaling) if hp.attention else None

@@ -15,7 +15,7 @@ from torch_geometric.data import Batch
 
 from ..errors import InputError
 from ..graph_spec import GraphSpec
-from ..graphs import frame_graph, window_graph, window_graph_at, window_origins
+from ..graphs import FrameGraphs
 from .classifier import FrameAttention, FrameClassification, check_mode
 from .dmpnn import DMPNN, DMPNNHyperparameters
 from .store import CONFIG_NAME, load_weights, read_graph_spec, save_model
@@ -44,6 +44,9 @@ class DMPNNClassifier:
         self.graph_spec = graph_spec
         self.hyperparameters = module.hparams
         self.config = config
+        # the whole-frame pass of the last classified frame: the attention modifier that follows
+        # the classifier in a pipeline reads its weights instead of passing the frame again
+        self._last_frame: tuple | None = None
 
     @classmethod
     def load(cls, folder: Path, config: dict) -> "DMPNNClassifier":
@@ -51,7 +54,8 @@ class DMPNNClassifier:
         spec = read_graph_spec(config)
         try:
             hp = DMPNNHyperparameters.from_dict(dict(config.get("hyperparameters", {}),
-                                                     node_dim=spec.node_dim))
+                                                     node_dim=spec.node_dim,
+                                                     edge_dim=spec.edge_dim))
         except (TypeError, ValueError) as err:
             raise InputError(f"{folder / CONFIG_NAME} has unusable hyperparameters ({err})") from err
         module = DMPNN(hp)
@@ -86,18 +90,18 @@ class DMPNNClassifier:
 
     def graph(self, config, origin=None):
         """The graph the model reads: the whole periodic frame, or the window at ``origin``."""
-        if origin is None:
-            return frame_graph(config, self.graph_spec)
-        return window_graph_at(config, origin, self.graph_spec)
+        frames = FrameGraphs(config, self.graph_spec)
+        return frames.whole() if origin is None else frames.window_at(origin)
 
     def graphs(self, config, mode: str = "frame", rng=None) -> list:
         """Graphs of one configuration: "frame" (one), "window" (one random) or "tiles" (all)."""
         check_mode(mode)
+        frames = FrameGraphs(config, self.graph_spec)
         if mode == "frame":
-            return [self.graph(config)]
+            return [frames.whole()]
         if mode == "window":
-            return [window_graph(config, self.graph_spec, rng)]
-        return [self.graph(config, o) for o in window_origins(config, self.graph_spec)]
+            return [frames.random_window(rng)]
+        return frames.tiles()
 
     def predict_graphs(self, graphs: list, batch_size: int = 32) -> np.ndarray:
         """Glass probability of each graph, in batches of ``batch_size`` graphs."""
@@ -128,25 +132,35 @@ class DMPNNClassifier:
         return np.bincount(owner, weights=probs, minlength=len(configs)) / np.maximum(counts, 1)
 
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
-        """Generator for OVITO's progress: the windows tiling ``config``, then the whole frame.
+        """Generator for OVITO's progress: the windows tiling ``config`` and the whole frame.
 
+        One neighbour search serves the tiles and the whole frame, and they go through the
+        network in one pass; the whole frame's attention is kept for :meth:`frame_attention`.
         Yields progress messages and fractions; returns a :class:`FrameClassification`.
         """
         yield "Glass classifier: cutting the frame into windows"
-        graphs = self.graphs(config, "tiles")
-        probabilities = []
-        for lo in range(0, len(graphs), batch_size):
-            hi = min(lo + batch_size, len(graphs))
-            yield f"Glass classifier: windows {lo + 1}-{hi} of {len(graphs)}"
-            yield lo / len(graphs)
-            probabilities.append(self.predict_graphs(graphs[lo:hi], batch_size))
-        probabilities = np.concatenate(probabilities)
+        frames = FrameGraphs(config, self.graph_spec)
+        graphs = frames.tiles()
+        n_tiles = len(graphs)
+        if whole_frame:
+            graphs.append(frames.whole())
+        yield 0.3
+        yield f"Glass classifier: {n_tiles} windows{' and the whole frame' if whole_frame else ''}"
+        batch = Batch.from_data_list(graphs).to(self.device)
+        with torch.inference_mode():
+            logits, attention = self.module(batch, return_attention=True)
+        probabilities = torch.softmax(logits, dim=1)[:, 1].cpu().numpy()
         whole = None
         if whole_frame:
-            yield "Glass classifier: the whole periodic frame as one graph"
-            whole = float(self.predict_graphs([self.graph(config)])[0])
-        return FrameClassification(float(probabilities.mean()), probabilities,
-                                   [g.particle_index.numpy() for g in graphs], whole)
+            whole = float(probabilities[-1])
+            last = batch.batch[batch.edge_index[0]] == n_tiles
+            whole_graph = graphs[-1]
+            self._last_frame = (_frame_key(config), whole,
+                                attention[:, last].cpu().numpy(), whole_graph)
+        yield 1.0
+        tiles = probabilities[:n_tiles]
+        return FrameClassification(float(tiles.mean()), tiles,
+                                   [g.particle_index.numpy() for g in graphs[:n_tiles]], whole)
 
     def attention(self, graph) -> tuple[float, np.ndarray]:
         """Glass probability and attention weights ``(T - 1, num_edges)`` of one graph."""
@@ -160,10 +174,20 @@ class DMPNNClassifier:
         if not self.has_attention:
             raise InputError("this D-MPNN was trained without edge self-attention; choose a "
                              "model trained with attention")
-        graph = self.graph(config)
-        probability, weights = self.attention(graph)
+        cached = self._last_frame
+        if cached is not None and cached[0] == _frame_key(config):
+            _, probability, weights, graph = cached
+        else:
+            graph = self.graph(config)
+            probability, weights = self.attention(graph)
         edge_index = graph.particle_index.numpy()[graph.edge_index.numpy()]
         return FrameAttention(probability, edge_index, weights)
+
+
+def _frame_key(config) -> tuple:
+    """Identifies a configuration's content (positions, types, box) for the one-frame cache."""
+    return (config.n_particles, hash(config.positions.tobytes()), hash(config.types.tobytes()),
+            tuple(config.box))
 
 
 def save_dmpnn(folder, model: DMPNN, graph_spec: GraphSpec, *, training: Mapping | None = None,
@@ -176,8 +200,12 @@ def save_dmpnn(folder, model: DMPNN, graph_spec: GraphSpec, *, training: Mapping
     if graph_spec.node_dim != model.hparams.node_dim:
         raise InputError(f"the recipe's {graph_spec.features!r} features have {graph_spec.node_dim} "
                          f"values per node, the model reads {model.hparams.node_dim}")
+    if graph_spec.edge_dim != model.hparams.edge_dim:
+        raise InputError(f"the recipe's {graph_spec.edge_features!r} edges have "
+                         f"{graph_spec.edge_dim} values, the model reads {model.hparams.edge_dim}")
     hp = dict(model.hparams.to_dict())
     hp.pop("node_dim")
+    hp.pop("edge_dim")
     hp.update(dict(training or {}))
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return save_model(folder, KIND, hp, state, graph=graph_spec, data=data, metrics=metrics)

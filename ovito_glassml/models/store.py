@@ -5,11 +5,11 @@ turns one into a classifier.
 
 A model folder holds ``config.json`` and the weights:
 
-``config.json`` (format version 2)
+``config.json`` (format version 3)
     ``kind`` ("dmpnn" or "cnn"), ``format_version``, ``package_version``;
     ``graph`` (D-MPNN only): the input recipe, a :class:`~ovito_glassml.graph_spec.GraphSpec`
-    (``num_neighbors``, ``features``, ``length_scale``, ``window_length``), read back by
-    :func:`read_graph_spec`;
+    (``num_neighbors``, ``features``, ``length_scale``, ``window_length``, ``edge_features``,
+    ``neighbors``), read back by :func:`read_graph_spec`;
     ``hyperparameters``: the architecture and the training settings (``batch_size``,
     ``epochs``, ...);
     ``data`` (provenance: dataset path, its meta, indices of the training runs, seed) and
@@ -21,8 +21,10 @@ A model folder holds ``config.json`` and the weights:
     Folders written before format version 2 also hold an empty ``weights.safetensors``.
 
 Format version 1 kept ``num_neighbors`` and ``window_length`` under ``hyperparameters`` and
-``features`` and ``length_scale`` at the top level; :func:`read_config` reads such folders as
-version 2 (see :func:`upgrade_config`).
+``features`` and ``length_scale`` at the top level; version 2 had no ``edge_features``,
+``neighbors`` or ``input_bias`` (its models read the paper's distance edges, found neighbours
+inside each window and had no input bias). :func:`read_config` reads both as version 3, so they
+give exactly the probabilities they gave (see :func:`upgrade_config`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from ..errors import InputError
 from ..fileio import atomic_path, write_json_atomic
 from ..graph_spec import GraphSpec
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 KINDS = ("dmpnn", "cnn")
@@ -129,20 +131,41 @@ def read_config(folder) -> dict:
     return upgrade_config(config)
 
 
+#: The graph recipe of format versions 1 and 2 where their files leave an entry out (their
+#: readers' defaults then), and the recipe entries version 3 added, as they were before it.
+_V1_GRAPH_DEFAULTS = {"num_neighbors": 2, "features": "paper", "window_length": 0.2}
+_V2_GRAPH = {"edge_features": "distance", "neighbors": "window"}
+_V2_HYPERPARAMETERS = {"input_bias": False}
+
+
 def upgrade_config(config: dict) -> dict:
-    """A format-version-1 config as version 2 (a new dict); newer configs are returned as they are.
+    """An older config as the current format version (a new dict); current ones as they are.
 
     Version 1 kept the graph recipe in three places: ``num_neighbors`` and ``window_length`` in
-    ``hyperparameters``, ``features`` and ``length_scale`` at the top. Missing entries keep the
-    :class:`~ovito_glassml.graph_spec.GraphSpec` defaults, as version 1's reader did.
+    ``hyperparameters``, ``features`` and ``length_scale`` at the top. Version 2 gathered them in
+    the ``graph`` section. Version 3 added the edge features (``rbf``), where neighbours are
+    found (``frame``) and a bias on the D-MPNN's input layer; a version-2 model is exactly what it
+    was with the paper's ``distance`` edges, neighbours ``window`` and no bias.
     """
-    if config["format_version"] >= 2:
+    version = config["format_version"]
+    if version >= FORMAT_VERSION:
         return config
+    if version < 2:
+        config = _upgrade_v1(config)
+    upgraded = dict(config, format_version=FORMAT_VERSION)
+    if upgraded["kind"] == "dmpnn":
+        upgraded["graph"] = dict(_V2_GRAPH, **upgraded.get("graph", {}))
+        upgraded["hyperparameters"] = dict(_V2_HYPERPARAMETERS,
+                                           **upgraded.get("hyperparameters", {}))
+    return upgraded
+
+
+def _upgrade_v1(config: dict) -> dict:
     rest = dict(config)
     hyperparameters = dict(rest.pop("hyperparameters", None) or {})
     features = rest.pop("features", None)
     length_scale = rest.pop("length_scale", None)
-    upgraded = {"kind": rest.pop("kind"), "format_version": FORMAT_VERSION}
+    upgraded = {"kind": rest.pop("kind"), "format_version": 2}
     rest.pop("format_version")
     if "package_version" in rest:
         upgraded["package_version"] = rest.pop("package_version")
@@ -154,7 +177,7 @@ def upgrade_config(config: dict) -> dict:
             graph["features"] = features
         if length_scale is not None:
             graph["length_scale"] = length_scale
-        upgraded["graph"] = graph
+        upgraded["graph"] = dict(_V1_GRAPH_DEFAULTS, **graph)
     upgraded["hyperparameters"] = hyperparameters
     upgraded.update(rest)
     return upgraded
