@@ -20,6 +20,7 @@ COMMANDS = (
     "classify",
     "train",
     "evaluate",
+    "heldout",
     "crossval",
     "report",
     "experiment",

@@ -61,13 +61,15 @@ def window_glass_probability(classifier, dataset: PackedDataset, window_length: 
     given), as in training and in the paper's Fig. 7. Returns ``(labels, probabilities)``, one
     entry per window.
     """
-    from ovito_glassml.graphs import window_graph
+    from ovito_glassml.graphs import FrameGraphs
 
     rng = np.random.default_rng(rng)
     spec = classifier.graph_spec
     if window_length is not None:
         spec = spec.with_window_length(window_length)
-    graphs = [window_graph(dataset[i], spec, rng)
-              for i in range(len(dataset)) for _ in range(windows_per_config)]
+    graphs = []
+    for i in range(len(dataset)):
+        frames = FrameGraphs(dataset[i], spec)  # one neighbour search per configuration
+        graphs += [frames.random_window(rng) for _ in range(windows_per_config)]
     labels = np.repeat(np.asarray(dataset.label, dtype=int), windows_per_config)
     return labels, classifier.predict_graphs(graphs)

@@ -1,0 +1,142 @@
+"""A model measured on cooling runs it never saw: every dataset, every mode, every temperature.
+
+For a trained D-MPNN and held-out runs of a campaign (slow runs, and fast runs for dataset 6),
+:func:`held_out_report` measures
+
+* per dataset (glass at T=0.05 against each liquid of datasets 1-5, and the fast glass against
+  the slow liquid of dataset 6): AUC and accuracy of one random window (``windows`` per frame),
+  of the mean over the windows tiling each frame, and of the whole periodic frame;
+* the cooling curve: the tiled and whole-frame glass probability of every saved temperature,
+  averaged over the held-out runs, and the temperature where the tiled curve crosses 0.5.
+
+This is the model card's evidence (``glassml model-card``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ovito_glassml.datasets import (GLASS_TEMPERATURE, LIQUID_TEMPERATURES, _rows_at,
+                                    dataset_from_manifest, read_manifest)
+from ovito_glassml.errors import InputError
+from ovito_glassml.graphs import FrameGraphs
+
+from .evaluate import classification_scores
+
+MODES = ("window", "tiles", "frame")
+
+
+def frame_probabilities(classifier, config, windows: int, rng) -> dict:
+    """Glass probability of ``windows`` random windows, of the tiles' mean and of the frame."""
+    frames = FrameGraphs(config, classifier.graph_spec)
+    graphs = [frames.random_window(rng) for _ in range(windows)] + frames.tiles() + [frames.whole()]
+    p = classifier.predict_graphs(graphs, batch_size=64)
+    return {"window": p[:windows], "tiles": float(p[windows:-1].mean()), "frame": float(p[-1])}
+
+
+def _probabilities(classifier, manifest, rows, windows, rng, bar) -> list[dict]:
+    dataset = dataset_from_manifest(manifest, rows=rows)
+    out = []
+    for i in range(len(dataset)):
+        out.append(dict(frame_probabilities(classifier, dataset[i], windows, rng),
+                        temperature=float(dataset.temperature[i]), seed=int(dataset.seed[i])))
+        bar.update()
+    return out
+
+
+def _scores(glass: list[dict], liquid: list[dict], windows: int) -> dict:
+    labels = np.r_[np.ones(len(glass), int), np.zeros(len(liquid), int)]
+    both = glass + liquid
+    out = {"window": classification_scores(np.repeat(labels, windows),
+                                           np.concatenate([p["window"] for p in both]))}
+    for mode in ("tiles", "frame"):
+        out[mode] = classification_scores(labels, [p[mode] for p in both])
+    return out
+
+
+def crossing_temperature(temperatures, probabilities) -> float | None:
+    """Where a glass probability falling with temperature first crosses 0.5 (linear between
+    the two saved temperatures around it), or None if it never does."""
+    t = np.asarray(temperatures, dtype=float)
+    p = np.asarray(probabilities, dtype=float)
+    order = np.argsort(t)
+    t, p = t[order], p[order]
+    for i in range(len(t) - 1):
+        if p[i] >= 0.5 > p[i + 1]:
+            return float(t[i] + (p[i] - 0.5) / (p[i] - p[i + 1]) * (t[i + 1] - t[i]))
+    return None
+
+
+def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_seeds=None,
+                    windows: int = 20, rng=0, progress: bool = True) -> dict:
+    """Scores of ``classifier`` on the held-out runs ``seeds`` (and ``fast_seeds``).
+
+    Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}}, "cooling": [...],
+    "crossing_temperature": T or None, "seeds": ..., "fast_seeds": ...}``.
+    """
+    rng = np.random.default_rng(rng)
+    seeds = {int(s) for s in seeds}
+    slow = [r for r in read_manifest(slow_manifest) if r.get("seed") in seeds]
+    if not slow:
+        raise InputError(f"{slow_manifest} has no runs with seeds {sorted(seeds)}")
+    fast = []
+    if fast_manifest is not None:
+        wanted = None if fast_seeds is None else {int(s) for s in fast_seeds}
+        fast = [r for r in _rows_at(read_manifest(fast_manifest), GLASS_TEMPERATURE)
+                if wanted is None or r.get("seed") in wanted]
+    bar = tqdm(total=len(slow) + len(fast), desc="held-out frames", unit="frame",
+               disable=not progress)
+    per_frame = _probabilities(classifier, slow_manifest, slow, windows, rng, bar)
+    fast_frames = _probabilities(classifier, fast_manifest, fast, windows, rng, bar) if fast else []
+    bar.close()
+
+    def at(temperature):
+        return [p for p in per_frame if abs(p["temperature"] - temperature) < 1e-6]
+
+    glass = at(GLASS_TEMPERATURE)
+    datasets = {}
+    for number, temperature in LIQUID_TEMPERATURES.items():
+        if glass and at(temperature):
+            datasets[f"dataset{number}"] = _scores(glass, at(temperature), windows)
+    if fast_frames and at(0.55):
+        datasets["dataset6"] = _scores(fast_frames, at(0.55), windows)
+    temperatures = sorted({p["temperature"] for p in per_frame}, reverse=True)
+    cooling = [{"temperature": t,
+                "tiles": float(np.mean([p["tiles"] for p in at(t)])),
+                "frame": float(np.mean([p["frame"] for p in at(t)])),
+                "window": float(np.mean(np.concatenate([p["window"] for p in at(t)]))),
+                "n_frames": len(at(t))} for t in temperatures]
+    return {"datasets": datasets, "cooling": cooling,
+            "crossing_temperature": crossing_temperature(
+                [c["temperature"] for c in cooling], [c["tiles"] for c in cooling]),
+            "seeds": sorted(seeds), "fast_seeds": sorted({int(r["seed"]) for r in fast}),
+            "windows_per_frame": windows}
+
+
+def plot_cooling(report: dict, path, tg: float | None = None) -> None:
+    """The held-out cooling curve: glass probability (tiles, whole frame) against T."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ovito_glassml.fileio import atomic_path
+
+    t = [c["temperature"] for c in report["cooling"]]
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
+    for mode, style in (("tiles", "o-"), ("frame", "s--"), ("window", "^:")):
+        ax.plot(t, [c[mode] for c in report["cooling"]], style, ms=4,
+                label={"tiles": "tiled frame", "frame": "whole frame",
+                       "window": "one window (mean)"}[mode])
+    ax.axhline(0.5, color="k", lw=0.8)
+    if tg is not None:
+        ax.axvline(tg, color="r", lw=0.8, ls="--", label=f"Tg = {tg:.3f}")
+    ax.set_xlabel("temperature T")
+    ax.set_ylabel("glass probability")
+    ax.set_title(f"held-out runs {report['seeds']}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
