@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,11 +104,13 @@ class PackedDataset:
         if not path.exists():
             raise InputError(f"dataset {path} does not exist; build it with `glassml dataset`")
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # our own handle: np.load leaves its file open when the zip is damaged
+            with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
-        except (ValueError, OSError) as err:
-            raise InputError(f"{path} is not a packed dataset ({err})") from err
-        meta = json.loads(str(arrays.pop("meta")))
+            meta = json.loads(str(arrays.pop("meta")))
+        except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+            raise InputError(f"{path} is not a packed dataset or is damaged ({err}); rebuild it "
+                             "with `glassml dataset`") from err
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise InputError(f"{path} has format version {meta['format_version']}; "
                              "this ovito-glassml reads up to {FORMAT_VERSION}: upgrade the package")
@@ -137,13 +140,30 @@ def read_manifest(path: str | Path) -> list[dict]:
         if row.get("is_path"):
             # the inherent structure is checked where it is used (datasets on minimised frames)
             row["is_path"] = (path.parent / row["is_path"]).resolve()
-        for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y"):
+        for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y",
+                    "seed", "t_cool", "n_particles", "step"):
             if row.get(key) not in (None, ""):
-                row[key] = float(row[key])
-        for key in ("seed", "t_cool", "n_particles", "step"):
-            if row.get(key) not in (None, ""):
-                row[key] = int(float(row[key]))
+                row[key] = _manifest_number(row[key], key, path, i + 2)
     return rows
+
+
+_INTEGER_COLUMNS = ("seed", "t_cool", "n_particles", "step")
+
+
+def _manifest_number(text: str, key: str, manifest: Path, line: int):
+    """A manifest cell as a number; :class:`InputError` naming the file, line and column."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or (key == "temperature" and not np.isfinite(value)):
+        raise InputError(f"manifest {manifest} line {line}: {key} {text!r} is not a "
+                         f"{'finite ' if key == 'temperature' else ''}number")
+    if key in _INTEGER_COLUMNS:
+        if value != round(value):
+            raise InputError(f"manifest {manifest} line {line}: {key} {text!r} is not an integer")
+        return int(value)
+    return value
 
 
 def dataset_from_manifest(path: str | Path, rows: list[dict] | None = None) -> PackedDataset:
@@ -155,6 +175,8 @@ def dataset_from_manifest(path: str | Path, rows: list[dict] | None = None) -> P
         if text and text not in LABELS:
             raise InputError(f"label {row['label']!r} in {path} is neither 'glass' nor 'liquid'")
         labels.append(LABELS.get(text, -1))
+    # one reader for every path (read_dump: a one-frame file; a multi-frame one is refused,
+    # naming it)
     configs = [read_dump(r["path"]) for r in rows]
     return PackedDataset.from_configurations(
         configs, label=labels, temperature=[r["temperature"] for r in rows],
@@ -250,7 +272,8 @@ def _use_inherent_structures(rows: list[dict], manifest) -> list[dict]:
 
 
 def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6),
-                   rng=0, structure: str = "instantaneous") -> dict[int, PackedDataset]:
+                   rng=0, structure: str = "instantaneous",
+                   seeds=None) -> dict[int, PackedDataset]:
     """Datasets 1-6 of the paper from cooling-campaign manifests.
 
     Datasets 1-5: glass at T=0.05 vs liquid at 1.99, 1.76, 0.96, 0.55, 0.44, all from
@@ -259,12 +282,16 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
 
     ``structure="inherent"`` builds the same datasets (same rows, same labels) from the
     inherent structures (FIRE-minimised configurations) instead of the thermal snapshots: the
-    datasets ``<k>-is``, where thermal noise cannot give the class away.
+    datasets ``<k>-is``, where thermal noise cannot give the class away. ``seeds`` keeps only
+    those slow runs (e.g. the held-out runs of a model); the fast runs are all used.
     """
     if structure not in STRUCTURES:
         raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     rng = np.random.default_rng(rng)
     slow = read_manifest(slow_manifest)
+    if seeds is not None:
+        wanted = {int(s) for s in seeds}
+        slow = [r for r in slow if r.get("seed") in wanted]
     fast = read_manifest(fast_manifest) if fast_manifest is not None else None
     out: dict[int, PackedDataset] = {}
     for number in numbers:

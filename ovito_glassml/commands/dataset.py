@@ -22,7 +22,7 @@ def register(sub) -> None:
                    help="instead of datasets 1-6: every configuration of MANIFEST labelled glass "
                         "below TG - band and liquid above TG + band (tg_labelled.npz; the shipped "
                         "model's training set)")
-    p.add_argument("--seeds", help="with --by-tg: only these runs, e.g. 1-12 (default: all)")
+    p.add_argument("--seeds", help="only these runs of MANIFEST, e.g. 1-12 (default: all)")
     p.add_argument("--band", type=float, default=0.05,
                    help="temperatures within this distance of TG are left out (default 0.05)")
     p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
@@ -30,16 +30,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..datasets import build_datasets
+    from ..datasets import build_datasets, build_tg_dataset
     from ..errors import InputError
+    from .simulate import parse_seeds
 
+    seeds = parse_seeds(args.seeds) if args.seeds else None
+    structure = "inherent" if args.inherent else "instantaneous"
     if args.by_tg is not None:
-        from ..datasets import build_tg_dataset
-
-        structure = "inherent" if args.inherent else "instantaneous"
-        from .simulate import parse_seeds
-
-        seeds = parse_seeds(args.seeds) if args.seeds else None
         ds = build_tg_dataset(args.manifest, args.by_tg, args.band, seeds=seeds, structure=structure)
         path = ds.save(Path(args.out) / f"tg_labelled{'-is' if args.inherent else ''}.npz")
         print(f"{ds.meta['n_glass']} glass + {ds.meta['n_liquid']} liquid ({ds.meta['labels']}) -> {path}")
@@ -53,8 +50,7 @@ def run(args) -> int:
         print("no --fast manifest: skipping dataset 6")
     slow = _filtered(args.manifest, args.t_cool_slow, args.out, "slow")
     fast = _filtered(args.fast, args.t_cool_fast, args.out, "fast") if args.fast else None
-    structure = "inherent" if args.inherent else "instantaneous"
-    datasets = build_datasets(slow, fast, numbers=numbers, structure=structure)
+    datasets = build_datasets(slow, fast, numbers=numbers, structure=structure, seeds=seeds)
     out = Path(args.out)
     suffix = "-is" if args.inherent else ""
     for number, ds in datasets.items():

@@ -1,0 +1,81 @@
+"""``glassml classify`` on the paper's frames: the shipped model against ovito-glassml 0.1's.
+
+In one run, on the same N=4320 frames of the committed campaign (data/paper/slow, 60x60, gzipped
+LAMMPS dumps), with one torch thread, it times the whole ``glassml classify`` path
+(:func:`ovito_glassml.batch.classify_trajectory`: OVITO reads each frame, the classifier modifier
+reads the tiles and the whole periodic frame, the metrics modifier, the attention modifier) for
+
+* ``old``: the model shipped with ovito-glassml 0.1 (tests/data/dmpnn-0.1: hidden size 300,
+  neighbours searched per window, attention in a second pass),
+* ``new``: the shipped model (``--model`` to time another folder),
+
+and ``glassml metrics`` on the same frames as the floor every classify pays. The figure of merit
+is ``speedup = frames/s new / frames/s old``, measured side by side (a ratio, because this machine
+is noisy). Runs alternate old/new ``--repeats`` times; the best of each is kept.
+
+    python benchmarks/bench_classify.py --json benchmarks/results/bench_classify.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ovito_glassml.batch import classify_trajectory, metrics_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+OLD_MODEL = ROOT / "tests" / "data" / "dmpnn-0.1"
+FRAMES = "data/paper/slow/tcool200000/seed1/T*[0-9].dump.gz"
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--model", default="", help="the new model folder (default: shipped)")
+    parser.add_argument("--frames", default=str(ROOT / FRAMES), help="glob of N=4320 dumps")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    n_frames = len(metrics_rows(args.frames))  # also warms OVITO's importer up
+    times = {"old": [], "new": [], "metrics": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {"old": str(OLD_MODEL), "new": args.model}
+        for name, model in models.items():  # load (and cache) both models before timing
+            classify_trajectory(args.frames, Path(tmp) / f"warm_{name}", model=model)
+        for repeat in range(args.repeats):
+            for name, model in models.items():
+                out = Path(tmp) / f"{name}{repeat}"
+                times[name].append(timed(lambda: classify_trajectory(args.frames, out, model=model)))
+            times["metrics"].append(timed(lambda: metrics_rows(args.frames)))
+    best = {k: min(v) for k, v in times.items()}
+    result = {
+        "frames": n_frames,
+        "n_particles": 4320,
+        "torch_threads": 1,
+        "seconds_per_frame": {k: v / n_frames for k, v in best.items()},
+        "frames_per_second": {k: n_frames / v for k, v in best.items()},
+        "speedup_new_over_old": best["old"] / best["new"],
+        "classify_over_metrics_new": best["new"] / best["metrics"],
+        "repeats": args.repeats,
+        "all_seconds": times,
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "all_seconds"}, indent=2))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
