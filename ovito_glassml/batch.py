@@ -1,11 +1,13 @@
 """Run our OVITO modifiers over every frame of a trajectory and tabulate the results.
 
-A *trajectory* is anything OVITO's ``import_file`` reads (one multi-frame dump, a numbered
-sequence ``dump.*.lammpstrj``), a glob of dump files whose names are not plain numbers
-(``seed1/T*.dump``), or a ``glassml simulate`` manifest CSV (its rows become the frames, and its
-``temperature`` column the frames' temperatures). Frames are computed one at a time, so memory
-stays flat in the number of frames; the one-row-per-frame table is written only after every frame
-succeeded, so a bad frame leaves no partial output.
+A *trajectory* is one file (a multi-frame LAMMPS dump, plain or gzipped, or anything OVITO's
+``import_file`` reads), a glob of files (``seed1/T*.dump``, in the natural order of the numbers in
+their names), or a ``glassml simulate`` manifest CSV (every frame of each row's file, with the
+row's ``temperature``). Frames come from :mod:`ovito_glassml.frames`, the reader every command
+shares, one at a time, so memory stays flat in the number of frames; each frame becomes an OVITO
+``DataCollection`` and our modifiers are applied to it. Results go to a temporary folder that
+becomes ``--out`` only when every frame succeeded, so a bad frame (unless skipped), an error or
+an interrupt leaves no partial output and old results whole.
 """
 
 from __future__ import annotations
@@ -14,37 +16,47 @@ import glob
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from .errors import InputError
+from .frames import BadFrame, Frame, read_frames
 from .metrics import PAPER_NUM_NEIGHBORS
-
-#: Names under which a LAMMPS trajectory may carry the temperature: a global attribute, or a
-#: per-particle column (e.g. ``dump ... v_T``) whose mean is the frame's temperature.
-TEMPERATURE_NAMES = ("temperature", "temp", "t", "v_temp", "v_t", "c_temp", "c_t")
 
 
 @dataclass
 class Trajectory:
-    """An OVITO pipeline over the frames, and per-frame metadata from a manifest if there is one."""
+    """The files of a trajectory, in order, and each file's temperature if a manifest gives one."""
 
-    pipeline: object
     source: str
-    temperatures: np.ndarray | None = None
+    files: list[str]
+    temperatures: list[float] | None = None
 
-    @property
-    def num_frames(self) -> int:
-        return self.pipeline.num_frames
+    def frames(self, *, skip_bad: bool = False) -> Iterator[tuple[int, Frame | BadFrame]]:
+        """``(trajectory frame number, frame)`` for every frame of every file, one at a time.
+
+        Every frame of a multi-frame file counts; a manifest row's temperature applies to every
+        frame of its file. Errors name the trajectory frame, the file and its frame.
+        """
+        number = 0
+        for i, path in enumerate(self.files):
+            try:
+                for frame in read_frames(path, skip_bad=skip_bad):
+                    if isinstance(frame, Frame) and self.temperatures is not None:
+                        frame = Frame(frame.configuration, frame.source, frame.index,
+                                      frame.timestep, float(self.temperatures[i]))
+                    yield number, frame
+                    number += 1
+            except InputError as err:
+                raise InputError(f"trajectory frame {number}: {err}") from err
 
 
 def open_trajectory(source: str) -> Trajectory:
-    """Open a trajectory file, file pattern or manifest CSV as an OVITO pipeline.
+    """The files of a trajectory file, file pattern or manifest CSV.
 
-    Raises :class:`InputError` if nothing matches or OVITO cannot read the files.
+    Raises :class:`InputError` if nothing matches.
     """
-    from ovito.io import import_file
-
     source = str(source)
     temperatures = None
     if source.endswith(".csv"):
@@ -52,18 +64,14 @@ def open_trajectory(source: str) -> Trajectory:
 
         rows = read_manifest(source)
         files = [str(r["path"]) for r in rows]
-        temperatures = np.array([r["temperature"] for r in rows], dtype=float)
+        temperatures = [float(r["temperature"]) for r in rows]
     elif any(ch in source for ch in "*?["):
         files = _expand_pattern(source)
     else:
         if not Path(source).exists():
             raise InputError(f"trajectory {source} does not exist")
         files = [source]
-    try:
-        pipeline = import_file(files if len(files) > 1 else files[0])
-    except (RuntimeError, KeyError, ValueError) as err:
-        raise InputError(f"OVITO cannot read {source}: {_first_line(err)}") from err
-    return Trajectory(pipeline, source, temperatures)
+    return Trajectory(source, files, temperatures)
 
 
 def _expand_pattern(pattern: str) -> list[str]:
@@ -82,59 +90,62 @@ def _expand_pattern(pattern: str) -> list[str]:
     return sorted(files, key=key)
 
 
-def frame_temperature(data, trajectory: Trajectory, frame: int) -> float:
-    """The frame's temperature: from the manifest, else a global attribute or per-particle
-    column named like ``temperature``; NaN when the input carries none."""
-    if trajectory.temperatures is not None:
-        return float(trajectory.temperatures[frame])
-    for name, value in data.attributes.items():
-        if name.lower() in TEMPERATURE_NAMES:
-            return float(value)
-    for name in data.particles.keys():
-        if name.lower() in TEMPERATURE_NAMES:
-            return float(np.mean(data.particles[name]))
-    return float("nan")
-
-
-def compute_frame(trajectory: Trajectory, frame: int):
-    """The pipeline output of one frame; frame errors become :class:`InputError` naming the frame."""
-    try:
-        return trajectory.pipeline.compute(frame)
-    except InputError as err:
-        raise InputError(f"{trajectory.source}: {err}") from err
-    except (RuntimeError, ValueError) as err:
-        raise InputError(f"{trajectory.source}, frame {frame}: {_first_line(err)}") from err
-
-
-def run_frames(trajectory: Trajectory, modifiers, row_of, *, progress: str = "frames"):
-    """Apply ``modifiers`` and return ``row_of(data, frame)`` for every frame, in order.
+def run_frames(trajectory: Trajectory, modifiers, row_of, *, progress: str = "frames",
+               skip_bad: bool = False) -> tuple[list[dict], list[dict]]:
+    """Apply ``modifiers`` to every frame and return its rows and the skipped frames.
 
     Parameters
     ----------
     trajectory : Trajectory
-    modifiers : list of OVITO modifiers, appended to the pipeline in order.
-    row_of : callable ``(data, frame) -> dict``, the table row of one computed frame.
+    modifiers : list of OVITO modifiers, applied to each frame in order.
+    row_of : callable ``(data, frame_number, frame) -> dict``, the table row of one frame.
     progress : label of the tqdm bar.
+    skip_bad : skip a frame that fails its checks or a modifier (it is listed in the second
+        list) instead of stopping with :class:`InputError`.
     """
     from tqdm import tqdm
 
-    for modifier in modifiers:
-        trajectory.pipeline.modifiers.append(modifier)
-    rows = []
-    for frame in tqdm(range(trajectory.num_frames), desc=progress, unit="frame"):
-        data = compute_frame(trajectory, frame)
-        rows.append(row_of(data, frame))
-    return rows
+    from .modifiers.frame import frame_data
+
+    rows, skipped = [], []
+    for number, frame in tqdm(trajectory.frames(skip_bad=skip_bad), desc=progress, unit="frame"):
+        if isinstance(frame, BadFrame):
+            skipped.append(skipped_row(number, frame.source, frame.index, frame.reason))
+            continue
+        data = frame_data(frame.configuration, frame.timestep, frame.source)
+        try:
+            for modifier in modifiers:
+                data.apply(modifier)
+        except (RuntimeError, ValueError) as err:
+            if not skip_bad:
+                raise InputError(f"trajectory frame {number}: {frame.source}, frame {frame.index}: "
+                                 f"{first_line(err)}") from err
+            skipped.append(skipped_row(number, frame.source, frame.index, first_line(err)))
+            continue
+        rows.append(row_of(data, number, frame))
+    if not rows:
+        raise InputError(f"{trajectory.source} has no usable frame")
+    return rows, skipped
 
 
-def base_row(data, trajectory: Trajectory, frame: int) -> dict:
+def skipped_row(number: int, source: str, index: int, reason: str) -> dict:
+    return {"frame": number, "source_file": source, "frame_in_file": index, "reason": reason}
+
+
+def base_row(number: int, frame: Frame) -> dict:
     """``frame``, ``timestep``, ``temperature`` and ``source_file`` of one frame."""
-    return {
-        "frame": frame,
-        "timestep": int(data.attributes.get("Timestep", frame)),
-        "temperature": frame_temperature(data, trajectory, frame),
-        "source_file": data.attributes.get("SourceFile", trajectory.source),
-    }
+    return {"frame": number, "timestep": frame.timestep, "temperature": frame.temperature,
+            "source_file": frame.source}
+
+
+def write_results(out: Path, rows: list[dict], columns: list[str], skipped: list[dict]) -> None:
+    """``frames.csv``, one plot per column and (if frames were skipped) ``skipped_frames.csv``."""
+    from .fileio import write_csv_atomic
+
+    write_frames_table(out, rows)
+    plot_columns(out, rows, columns)
+    if skipped:
+        write_csv_atomic(Path(out) / "skipped_frames.csv", skipped, list(skipped[0]))
 
 
 def write_frames_table(out: Path, rows: list[dict]) -> Path:
@@ -182,23 +193,26 @@ def plot_columns(out: Path, rows: list[dict], columns: list[str]) -> list[Path]:
     return paths
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+from .frames import first_line  # noqa: E402  (re-exported for the commands)
 
 
 def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | None = None,
-                        attention: bool = True) -> list[dict]:
+                        attention: bool = True, force: bool = False,
+                        skip_bad: bool = False) -> list[dict]:
     """Glass probability, the three metrics and the attention counts of every frame.
 
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
     attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
     ``out/frames.csv`` and one plot per column. ``model`` is a model folder, empty for the shipped
-    one; ``cutoff`` the high-attention cutoff (default: the modifier's). Returns the rows.
+    one; ``cutoff`` the high-attention cutoff (default: the modifier's). ``out`` is written whole
+    or not at all: a folder with results is replaced only with ``force``. ``skip_bad`` skips
+    (and lists in ``out/skipped_frames.csv``) frames that fail. Returns the rows.
     """
+    from .fileio import check_output_folder, replaced_folder
     from .modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
     from .modifiers.loading import cached_classifier
 
+    check_output_folder(out, force)
     # load the model first: a wrong model folder is reported before any frame is read
     classifier = cached_classifier(model)
     attention = attention and classifier.has_attention
@@ -212,14 +226,15 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
         modifiers.append(attention_modifier)
     columns = classify_columns(classifier, attention)
 
-    def row_of(data, frame):
-        row = base_row(data, trajectory, frame)
+    def row_of(data, number, frame):
+        row = base_row(number, frame)
         row.update({name: data.attributes[attribute] for name, attribute in columns.items()})
         return row
 
-    rows = run_frames(trajectory, modifiers, row_of, progress="classify")
-    write_frames_table(Path(out), rows)
-    plot_columns(Path(out), rows, list(columns))
+    with replaced_folder(out, force) as staging:
+        rows, skipped = run_frames(trajectory, modifiers, row_of, progress="classify",
+                                   skip_bad=skip_bad)
+        write_results(staging, rows, list(columns), skipped)
     return rows
 
 
@@ -240,8 +255,12 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
     return columns
 
 
-def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS) -> list[dict]:
-    """One table row per frame of ``source``: frame, timestep, temperature and the three metrics."""
+def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
+                 skip_bad: bool = False, skipped: list | None = None) -> list[dict]:
+    """One table row per frame of ``source``: frame, timestep, temperature and the three metrics.
+
+    With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list).
+    """
     from .metrics import METRIC_NAMES
     from .modifiers import GlassMetricsModifier
     from .modifiers.metrics import METRIC_ATTRIBUTES
@@ -250,10 +269,13 @@ def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS) -> list[
         raise InputError(f"num_neighbors must be at least 1, got {num_neighbors}")
     trajectory = open_trajectory(source)
 
-    def row_of(data, frame):
-        row = base_row(data, trajectory, frame)
+    def row_of(data, number, frame):
+        row = base_row(number, frame)
         row.update({name: data.attributes[METRIC_ATTRIBUTES[name]] for name in METRIC_NAMES})
         return row
 
-    return run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors)], row_of,
-                      progress="metrics")
+    rows, bad = run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors)],
+                           row_of, progress="metrics", skip_bad=skip_bad)
+    if skipped is not None:
+        skipped.extend(bad)
+    return rows

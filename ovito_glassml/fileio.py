@@ -47,3 +47,56 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def check_output_folder(out, force: bool = False) -> Path:
+    """Refuse, before any work, an ``--out`` that holds results (unless ``force``) or is a file.
+
+    Whether the folder can be written is found out by :func:`replaced_folder`, which makes its
+    temporary folder beside ``out`` before the work starts.
+    """
+    from .errors import InputError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder; choose a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        names = ", ".join(sorted(p.name for p in out.iterdir())[:4])
+        raise InputError(f"{out} already holds results ({names}, ...); add --force to replace "
+                         "them or choose another --out")
+    return out
+
+
+@contextmanager
+def replaced_folder(out, force: bool = False):
+    """Yield an empty temporary folder beside ``out``; on success it becomes ``out``.
+
+    A failed, interrupted or killed command leaves ``out`` as it was (a killed one may leave a
+    hidden ``.OUT.*.part`` folder beside it). An existing ``out`` (only with ``force``) is moved
+    aside and deleted after the new folder took its name, so ``out`` is never a mix of old and
+    new files.
+    """
+    import shutil
+
+    from .errors import InputError
+
+    out = check_output_folder(out, force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    except OSError as err:
+        raise InputError(f"cannot write --out {out} ({err.strerror}); choose a writable "
+                         "folder") from err
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Set up a fresh machine: OVITO's renderer libraries (Debian, when root), a virtual
-# environment, and ovito-glassml with its test extras, installed editable.
+# environment, and ovito-glassml with every extra (LAMMPS, CNN, training, tests), editable.
 set -eu
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
@@ -17,6 +17,6 @@ fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 # torch==2.13.0 is pinned in pyproject.toml: pip takes the CPU wheel that lies on disk.
-"$VENV/bin/python" -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+"$VENV/bin/python" -m pip install -q -e ".[all]" 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import ovito_glassml, torch, ovito, torch_geometric" \
     || { echo "setup failed: the packages above did not install"; exit 1; }

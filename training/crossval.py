@@ -28,6 +28,7 @@ training continues from its epoch checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -80,7 +81,9 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
     splits = nested_folds(dataset, preset.folds, preset.test_fraction, preset.inner_fractions, seed)
     out = Path(out)
     _check_protocol(out / "protocol.json", {
-        "model": model, "dataset": str(dataset_path.resolve()), "preset": preset.as_dict(),
+        # relative to the output folder: no machine's path in a committed protocol, and a
+        # checkout elsewhere resumes it
+        "model": model, "dataset": _relative_to(dataset_path, out), "preset": preset.as_dict(),
         "space": space_to_json(space), "seed": seed})
     runs = np.stack([dataset.t_cool, dataset.seed], axis=1)
 
@@ -165,6 +168,11 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
         f"accuracy {summary['accuracy_mean']:.3f} ± {summary['accuracy_std']:.3f} over "
         f"{len(fold_results)} folds -> {out / 'crossval.json'}")
     return report
+
+
+def _relative_to(path: Path, folder: Path) -> str:
+    """``path`` as seen from ``folder`` (both may be relative to the working directory)."""
+    return os.path.relpath(Path(path).resolve(), Path(folder).resolve())
 
 
 def _check_protocol(path: Path, protocol: dict) -> None:

@@ -17,7 +17,7 @@ def register(sub) -> None:
                     "frame.")
     p.add_argument("trajectory", metavar="TRAJ",
                    help="trajectory file, quoted file pattern, or manifest.csv")
-    p.add_argument("--out", required=True, help="output folder")
+    add_output_arguments(p)
     p.add_argument("--model", default="",
                    help="model folder (default: the model shipped in the package)")
     p.add_argument("--cutoff", type=float, default=None,
@@ -40,6 +40,27 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     rows = classify_trajectory(args.trajectory, out, model=args.model, cutoff=args.cutoff,
-                               attention=not args.no_attention)
+                               attention=not args.no_attention, force=args.force,
+                               skip_bad=args.skip_bad_frames)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
+    report_skipped(out)
     return 0
+
+
+def add_output_arguments(p) -> None:
+    """--out, --force and --skip-bad-frames of the commands that tabulate every frame."""
+    p.add_argument("--out", required=True,
+                   help="output folder; written whole when every frame succeeded, or not at all")
+    p.add_argument("--force", action="store_true",
+                   help="replace an --out that already holds results")
+    p.add_argument("--skip-bad-frames", action="store_true",
+                   help="skip frames that fail (listed in OUT/skipped_frames.csv) instead of "
+                        "stopping with exit 2 and no output")
+
+
+def report_skipped(out: Path) -> None:
+    """Say on the terminal which frames --skip-bad-frames left out."""
+    skipped = out / "skipped_frames.csv"
+    if skipped.exists():
+        count = len(skipped.read_text().splitlines()) - 1
+        print(f"{count} bad frames skipped: see {skipped}")

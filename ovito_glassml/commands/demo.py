@@ -32,7 +32,7 @@ def run(args) -> int:
     print(f"Tg = {tg.tg:.3f} ± {tg.tg_err:.3f} from {tg.n_runs} runs -> {out / 'tg'}", flush=True)
     # one torch thread: faster than two on a busy machine (as `glassml classify --threads 1`)
     torch.set_num_threads(1)
-    rows = classify_trajectory(str(manifest), out / "classify")
+    rows = classify_trajectory(str(manifest), out / "classify", force=True)
     print(f"{len(rows)} frames classified -> {out / 'classify'}", flush=True)
     metrics_vs_temperature(out / "classify" / "frames.csv", tg.tg, out / "metrics_vs_t")
     print(f"metrics against T and the Eq. 12 fit -> {out / 'metrics_vs_t'}", flush=True)

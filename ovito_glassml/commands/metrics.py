@@ -7,6 +7,7 @@ from pathlib import Path
 
 def register(sub) -> None:
     from ..metrics import PAPER_NUM_NEIGHBORS
+    from .classify import add_output_arguments
 
     p = sub.add_parser(
         "metrics", help="the three structural metrics (Fig. 10) for every frame of a trajectory",
@@ -18,19 +19,24 @@ def register(sub) -> None:
                     "input carries it) or frame.")
     p.add_argument("trajectory", metavar="TRAJ",
                    help="trajectory file, quoted file pattern, or manifest.csv")
-    p.add_argument("--out", required=True, help="output folder")
+    add_output_arguments(p)
     p.add_argument("--num-neighbors", type=int, default=PAPER_NUM_NEIGHBORS,
                    help="nearest neighbours joined to each B particle (paper: 2)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..batch import metrics_rows, plot_columns, write_frames_table
+    from ..batch import metrics_rows, write_results
+    from ..fileio import replaced_folder
     from ..metrics import METRIC_NAMES
+    from .classify import report_skipped
 
-    rows = metrics_rows(args.trajectory, args.num_neighbors)
     out = Path(args.out)
-    table = write_frames_table(out, rows)
-    plot_columns(out, rows, list(METRIC_NAMES))
-    print(f"{len(rows)} frames -> {table} and plots in {out}")
+    with replaced_folder(out, args.force) as staging:
+        skipped = []
+        rows = metrics_rows(args.trajectory, args.num_neighbors, skip_bad=args.skip_bad_frames,
+                            skipped=skipped)
+        write_results(staging, rows, list(METRIC_NAMES), skipped)
+    print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
+    report_skipped(out)
     return 0

@@ -61,6 +61,9 @@ def register(sub) -> None:
     d.add_argument("--device", default="cpu", help="cpu or cuda")
     d.add_argument("--seed", type=int, default=0, help="makes the run repeatable")
     d.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    d.add_argument("--force", action="store_true",
+                   help="replace a model already in OUT (the old one stays whole until the new "
+                        "one is finished)")
     d.add_argument("--stop-after", type=int, metavar="EPOCHS",
                    help="stop after this many epochs (time-limited jobs); finish later with --resume")
     d.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -95,23 +98,32 @@ def register(sub) -> None:
     c.add_argument("--seed", type=int, default=0, help="makes the run repeatable")
     c.add_argument("--resume", action="store_true",
                    help="continue from OUT/checkpoint (same data and settings)")
+    c.add_argument("--force", action="store_true",
+                   help="replace a model already in OUT (the old one stays whole until the new "
+                        "one is finished)")
     c.add_argument("--stop-after", type=int, metavar="EPOCHS",
                    help="stop after this many epochs (time-limited jobs); finish later with --resume")
     c.set_defaults(func=run_cnn)
 
 
 def run_dmpnn(args) -> int:
-    import numpy as np
-
-    from ..datasets import load_dataset, split_by_run
     from ..errors import InputError
-    from ..graph_spec import GraphSpec
-    from ..training.dmpnn import DMPNNTrainingConfig, train_dmpnn
 
     if args.epochs < 1 or args.batch_size < 1:
         raise InputError("--epochs and --batch-size must be at least 1")
     if not 0.0 <= args.test_fraction < 1.0:
         raise InputError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
+    with training_folder(args, "dmpnn") as out:
+        return _train_dmpnn(args, out)
+
+
+def _train_dmpnn(args, out) -> int:
+    import numpy as np
+
+    from ..datasets import load_dataset, split_by_run
+    from ..graph_spec import GraphSpec
+    from ..training.dmpnn import DMPNNTrainingConfig, train_dmpnn
+
     dataset = load_dataset(args.data)
     train_idx = np.arange(len(dataset))
     test_idx = np.zeros(0, dtype=np.int64)
@@ -131,7 +143,7 @@ def run_dmpnn(args) -> int:
     provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
                   "train_indices": train_idx, "test_indices": test_idx, "seed": args.seed}
     train = dataset.subset(train_idx)
-    _, history = train_dmpnn(train, args.out, config, device=args.device, resume=args.resume,
+    _, history = train_dmpnn(train, out, config, device=args.device, resume=args.resume,
                              progress=args.progress, data_provenance=provenance,
                              stop_after=args.stop_after)
     if len(history) < args.epochs:
@@ -140,7 +152,7 @@ def run_dmpnn(args) -> int:
     print(f"trained {args.epochs} epochs on {len(train)} configurations; final loss "
           f"{history[-1]['loss']:.4f}; model in {args.out}")
     if len(test_idx):
-        _score_held_out(args.out, dataset.subset(test_idx), args.seed)
+        _score_held_out(out, dataset.subset(test_idx), args.seed)
     return 0
 
 
@@ -154,12 +166,7 @@ def _score_held_out(folder, test, seed) -> None:
 def run_cnn(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
-    from ..datasets import load_dataset, split_by_run
     from ..errors import InputError
-    from ..models.cnn import WEIGHTS_FILE
-    from ..training.cnn import train_cnn
 
     out = Path(args.out)
     if not 0.0 <= args.dropout < 1.0:
@@ -172,8 +179,17 @@ def run_cnn(args) -> int:
         raise InputError(f"--test-fraction must be in [0, 1), got {args.test_fraction}")
     if args.stop_after is not None and args.stop_after < 1:
         raise InputError("--stop-after must be at least 1")
-    if (out / WEIGHTS_FILE).exists() and not args.resume:
-        raise InputError(f"{out} already holds a trained CNN; choose another --out")
+    with training_folder(args, "cnn") as staging:
+        return _train_cnn(args, staging, out)
+
+
+def _train_cnn(args, out, final_out) -> int:
+    import numpy as np
+
+    from ..datasets import load_dataset, split_by_run
+    from ..errors import InputError
+    from ..training.cnn import train_cnn
+
     dataset = load_dataset(args.data)
     if np.any((dataset.label != 0) & (dataset.label != 1)) or len(np.unique(dataset.label)) < 2:
         raise InputError(f"{args.data} needs labelled glass and liquid configurations; build it "
@@ -200,5 +216,83 @@ def run_cnn(args) -> int:
         print(f"held-out runs: AUC {test['auc']:.3f}, accuracy {test['accuracy']:.3f} "
               f"(n={test['n']})")
     print(f"trained {args.epochs} epochs on {len(train_idx)} configurations; final loss "
-          f"{history[-1]['loss']:.4f}; model in {out}")
+          f"{history[-1]['loss']:.4f}; model in {final_out}")
     return 0
+
+
+#: Written in a training's --out before any work: the model kind and the SHA-256 of --data,
+#: so --resume can refuse another kind or other data (no paths: model folders get committed).
+TRAINING_RECORD = "training_run.json"
+
+
+def training_folder(args, kind: str):
+    """Where to train: ``--out`` itself when it is new, empty or resumed (checked to be the same
+    kind and data); a temporary folder that replaces it at the end with ``--force``.
+
+    Raises :class:`InputError`, before any work, for an ``--out`` that holds a model or
+    checkpoint and neither ``--resume`` nor ``--force``, for ``--resume`` of another kind or with
+    other ``--data``, and for an ``--out`` that cannot be written.
+    """
+    import contextlib
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..fileio import replaced_folder, write_json_atomic
+    from ..models.store import file_sha256
+
+    out = Path(args.out)
+    data = Path(args.data)
+    if not data.is_file():
+        raise InputError(f"--data {data} does not exist; build it with `glassml dataset`")
+    if args.resume and args.force:
+        raise InputError("--resume continues the model in --out and --force replaces it: give one")
+    record = {"kind": kind, "data_sha256": file_sha256(data), "data_name": data.name}
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder; choose a folder")
+    used = out.is_dir() and any(out.iterdir())
+    if used and args.resume:
+        previous = _previous_training(out)
+        if previous.get("kind", kind) != kind:
+            raise InputError(f"{out} holds a {previous['kind']} model; --resume continues the same "
+                             f"kind: train {previous['kind']} or choose another --out")
+        if previous.get("data_sha256", record["data_sha256"]) != record["data_sha256"]:
+            raise InputError(f"{out} was trained on other data ({previous.get('data_name')}); "
+                             "--resume needs the same --data: give it, or start a new --out")
+        return contextlib.nullcontext(out)
+    if used and not args.force:
+        raise InputError(f"{out} already holds a model or checkpoint; add --resume to continue "
+                         "it, --force to replace it, or choose another --out")
+    if used:
+        staged = replaced_folder(out, force=True)
+
+        @contextlib.contextmanager
+        def replacing():
+            with staged as tmp:
+                write_json_atomic(tmp / TRAINING_RECORD, record)
+                yield tmp
+
+        return replacing()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / TRAINING_RECORD, record)
+    except OSError as err:
+        raise InputError(f"cannot write --out {out} ({err.strerror}); choose a writable "
+                         "folder") from err
+    return contextlib.nullcontext(out)
+
+
+def _previous_training(out) -> dict:
+    """The kind (and data checksum, if recorded) of the training in ``out``."""
+    import json
+
+    from ..models.store import CONFIG_NAME
+
+    for name in (TRAINING_RECORD, CONFIG_NAME):
+        path = out / name
+        if path.exists():
+            try:
+                saved = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            return {k: saved[k] for k in ("kind", "data_sha256", "data_name") if k in saved}
+    return {}

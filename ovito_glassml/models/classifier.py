@@ -16,7 +16,7 @@ from typing import Generator, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ..errors import InputError
-from .store import read_config
+from .store import check_weights_checksum, read_config
 
 #: Probability modes of :meth:`Classifier.glass_probability`.
 MODES = ("frame", "window", "tiles")
@@ -101,12 +101,14 @@ def load_classifier(folder) -> Classifier:
     Imports torch (D-MPNN) or TensorFlow (CNN) only here, when a folder needs it.
     """
     config = read_config(folder)
+    check_weights_checksum(folder, config)
     module_name, class_name = _IMPLEMENTATIONS[config["kind"]]
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
+        extra = " (pip install 'ovito-glassml[cnn]')" if config["kind"] == "cnn" else ""
         raise InputError(f"{folder} holds a {config['kind']} model, but its code could not be "
-                         f"imported ({err}); install ovito-glassml with its dependencies") from err
+                         f"imported ({err}){extra}") from err
     return getattr(module, class_name).load(Path(folder), config)
 
 

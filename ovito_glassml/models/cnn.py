@@ -243,6 +243,9 @@ def load_cnn(folder: str | Path, config: dict) -> CNNClassifier:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except (ValueError, OSError, TypeError) as err:
         raise InputError(f"{path} is not a loadable Keras model ({err})") from err
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise InputError(f"{path} holds NaN or infinite weights; the model is damaged or its "
+                         "training diverged: retrain or restore it")
     if tuple(model.input_shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3) or model.output_shape[-1] != 2:
         raise InputError(f"{path} takes images of shape {model.input_shape[1:]} and gives "
                          f"{model.output_shape[-1]} outputs; a glassml CNN takes "

@@ -13,7 +13,9 @@ A model folder holds ``config.json`` and the weights:
     ``hyperparameters``: the architecture and the training settings (``batch_size``,
     ``epochs``, ...);
     ``data`` (provenance: dataset path, its meta, indices of the training runs, seed) and
-    ``metrics`` (e.g. validation AUC), plus any ``extra`` keys the trainer adds.
+    ``metrics`` (e.g. validation AUC), plus any ``extra`` keys the trainer adds;
+    ``weights_sha256``: file name -> SHA-256 of the weights file, checked on load (folders
+    written before it have none and load unchecked).
 ``weights.safetensors`` (D-MPNN)
     The weights as named arrays (safetensors: no pickle, so loading runs no code from the file).
 ``model.keras`` (CNN)
@@ -29,6 +31,7 @@ give exactly the probabilities they gave (see :func:`upgrade_config`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Mapping
@@ -87,8 +90,34 @@ def save_model(folder, kind: str, hyperparameters: Mapping, weights: Mapping | N
         "metrics": _jsonable(dict(metrics or {})),
     })
     config.update(_jsonable(dict(extra or {})))
+    weights_file = folder / config.get("weights_file", WEIGHTS_NAME)
+    if weights_file.exists():
+        config["weights_sha256"] = {weights_file.name: file_sha256(weights_file)}
     write_json_atomic(folder / CONFIG_NAME, config)
     return folder
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_weights_checksum(folder, config: dict) -> None:
+    """Refuse a model folder whose weights file does not match the SHA-256 in its config.
+
+    Folders written before checksums were stored have none and pass.
+    """
+    for name, expected in (config.get("weights_sha256") or {}).items():
+        path = Path(folder) / name
+        if not path.exists():
+            raise InputError(f"{Path(folder)} has no {name}; the model folder is incomplete")
+        if file_sha256(path) != expected:
+            raise InputError(f"{path} does not match the checksum in its {CONFIG_NAME}: the "
+                             "weights were changed or damaged; restore or retrain the model")
 
 
 def update_metrics(folder, metrics: Mapping) -> dict:
@@ -204,9 +233,23 @@ def load_weights(folder, framework: str = "numpy") -> dict:
             from safetensors.torch import load_file
         else:
             from safetensors.numpy import load_file
-        return load_file(str(path))
+        arrays = load_file(str(path))
     except Exception as err:  # safetensors raises its own error types for damaged headers
         raise InputError(f"{path} is not a readable safetensors file ({err})") from err
+    bad = [name for name, value in arrays.items() if not _all_finite(value)]
+    if bad:
+        raise InputError(f"{path} holds NaN or infinite weights ({', '.join(sorted(bad)[:3])}); "
+                         "the model is damaged or its training diverged: retrain or restore it")
+    return arrays
+
+
+def _all_finite(value) -> bool:
+    if hasattr(value, "isfinite"):
+        import torch
+
+        return bool(torch.isfinite(value).all()) if value.is_floating_point() else True
+    value = np.asarray(value)
+    return not np.issubdtype(value.dtype, np.floating) or bool(np.isfinite(value).all())
 
 
 def _as_numpy(value) -> np.ndarray:

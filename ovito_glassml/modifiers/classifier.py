@@ -7,6 +7,7 @@ from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
 from traits.api import Bool, Range
 
+from ..errors import InputError
 from .frame import frame_configuration
 
 #: Global attributes written by :class:`GlassClassifierModifier`.
@@ -63,6 +64,10 @@ class GlassClassifierModifier(ModifierInterface):
         config = frame_configuration(data, frame, min_particles=classifier.min_particles)
         result = yield from classifier.classify_frame(config, whole_frame=self.whole_frame,
                                                       batch_size=self.batch_size)
+        if not np.isfinite(result.probability):
+            raise InputError(f"the model gave a glass probability of {result.probability} for "
+                             f"{'the frame' if frame is None else f'frame {frame}'}; its "
+                             "weights are damaged: retrain or restore the model")
         data.attributes[PROBABILITY_ATTRIBUTE] = result.probability
         if result.windows is not None:
             data.attributes[WINDOWS_ATTRIBUTE] = len(result.windows)

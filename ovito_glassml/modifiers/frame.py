@@ -73,6 +73,26 @@ def frame_configuration(data, frame: int | None = None, *, min_particles: int = 
     return Configuration(positions[:, :2] - cell[:2, 3], types, box)
 
 
+def frame_data(config: Configuration, timestep: int = 0, source: str = ""):
+    """An OVITO ``DataCollection`` holding ``config`` (a 2D periodic cell at the origin, types
+    A = 1 and B = 2), for applying our modifiers to frames read by :mod:`ovito_glassml.frames`."""
+    from ovito.data import DataCollection, ParticleType
+
+    data = DataCollection()
+    cell = data.create_cell(np.diag([config.box[0], config.box[1], 1.0]), pbc=(True, True, False))
+    cell.is2D = True
+    particles = data.create_particles(count=config.n_particles)
+    positions = np.zeros((config.n_particles, 3))
+    positions[:, :2] = config.positions
+    particles.create_property("Position", data=positions)
+    types = particles.create_property("Particle Type", data=config.types)
+    for type_id, (name, color, radius) in TYPE_STYLE.items():
+        types.types.append(ParticleType(id=type_id, name=name, color=color, radius=radius))
+    data.attributes["Timestep"] = int(timestep)
+    data.attributes["SourceFile"] = str(source)
+    return data
+
+
 def _lammps_types(type_property, where: str) -> np.ndarray:
     """Particle types as 1 (A) / 2 (B), from names A/B when the file gives names."""
     ids = np.asarray(type_property).astype(np.int64)

@@ -1,0 +1,417 @@
+"""Issue 13: one frame reader for every path, nothing overwritten or lost, damaged models refused."""
+
+import csv
+import gzip
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ovito_glassml.cli import main
+from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_frames
+from paths import DATASET1, LIQUID_DUMP, ROOT, SEED11, TEST_DATA
+from tiny_model import write_dump
+
+OLD_MODEL = TEST_DATA / "dmpnn-0.1"
+
+
+def write_manifest(path, dumps, temperatures=None, labels=None):
+    temperatures = temperatures or [1.0] * len(dumps)
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "temperature", "label", "seed"])
+        for i, dump in enumerate(dumps):
+            label = labels[i] if labels else ("glass" if i % 2 else "liquid")
+            writer.writerow([str(dump), temperatures[i], label, i])
+    return path
+
+
+def gzipped(source, target):
+    with open(source, "rb") as fin, gzip.open(target, "wb") as fout:
+        fout.write(fin.read())
+    return target
+
+
+def multi_frame(path, sources):
+    path.write_text("".join(s.read_text() for s in sources))
+    return path
+
+
+def _bad_dump(tmp_path, kind):
+    """A dump of the liquid frame with one thing wrong."""
+    text = LIQUID_DUMP.read_text().splitlines()
+    if kind == "triclinic":
+        text[4] = "ITEM: BOX BOUNDS xy xz yz pp pp pp"
+        text[5] += " 5.0"
+        text[6] += " 0.0"
+        text[7] += " 0.0"
+    elif kind == "non-periodic":
+        text[4] = "ITEM: BOX BOUNDS ff pp pp"
+    elif kind == "nan":
+        text[12] = "4 1 nan 3.0"
+    elif kind == "wrong types":
+        text[12] = text[12].split()[0] + " 3 " + " ".join(text[12].split()[2:])
+    path = tmp_path / f"{kind.replace(' ', '_')}.dump"
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+BAD_KINDS = {"triclinic": "triclinic", "non-periodic": "not periodic", "nan": "NaN",
+             "wrong types": "particle types [3]"}
+
+
+# ----------------------------------------------------------------------------- 1. one reader
+
+def test_a_gzipped_dump_reads_exactly_like_the_plain_one(tmp_path):
+    plain = read_dump(LIQUID_DUMP)
+    gz = read_dump(gzipped(LIQUID_DUMP, tmp_path / "T1.99.dump.gz"))
+    assert np.array_equal(plain.positions, gz.positions)
+    assert np.array_equal(plain.types, gz.types)
+
+
+def test_every_frame_of_a_multi_frame_dump_is_read_in_order(tmp_path):
+    path = multi_frame(tmp_path / "traj.dump", [SEED11 / "T1.99.dump", SEED11 / "T0.05.dump"])
+    frames = list(read_frames(path))
+    assert [f.index for f in frames] == [0, 1]
+    assert np.array_equal(frames[1].configuration.positions,
+                          read_dump(SEED11 / "T0.05.dump").positions)
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".data", "lammps/data"), (".xyz", "xyz")])
+def test_ovito_formats_give_the_same_configuration_as_the_dump(tmp_path, suffix, fmt):
+    """The OVITO path (LAMMPS data file, extended XYZ) and the fast dump parser agree."""
+    from ovito.io import export_file, import_file
+
+    target = tmp_path / f"frame{suffix}"
+    columns = {"columns": ["Particle Type", "Position.X", "Position.Y", "Position.Z"]}
+    export_file(import_file(str(LIQUID_DUMP)), str(target), fmt,
+                **(columns if fmt == "xyz" else {}))
+    dump, other = read_dump(LIQUID_DUMP), read_dump(target)
+    assert np.allclose(dump.positions, other.positions, atol=1e-9)
+    assert np.array_equal(dump.types, other.types)
+    assert np.allclose(dump.box, other.box)
+
+
+def test_a_multi_frame_dump_in_a_dataset_manifest_is_refused_naming_it(tmp_path, capsys):
+    traj = multi_frame(tmp_path / "traj.dump", [SEED11 / "T1.99.dump", SEED11 / "T0.05.dump"])
+    manifest = write_manifest(tmp_path / "m.csv", [LIQUID_DUMP, traj])
+    assert main(["evaluate", "--model", str(OLD_MODEL), "--data", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert "traj.dump" in err and "more than one frame" in err
+
+
+def test_metrics_reads_every_frame_of_a_manifest_row_with_its_temperature(tmp_path):
+    traj = multi_frame(tmp_path / "traj.dump", [SEED11 / "T1.99.dump", SEED11 / "T0.05.dump"])
+    manifest = write_manifest(tmp_path / "m.csv", [LIQUID_DUMP, traj], temperatures=[1.99, 0.5])
+    assert main(["metrics", str(manifest), "--out", str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "frames.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["temperature"]) for r in rows] == [1.99, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_KINDS))
+@pytest.mark.parametrize("command", ["metrics", "classify", "evaluate", "train"])
+def test_a_bad_frame_is_refused_by_every_command_naming_file_and_frame(tmp_path, capsys, kind,
+                                                                       command):
+    bad = _bad_dump(tmp_path, kind)
+    manifest = write_manifest(tmp_path / "m.csv", [LIQUID_DUMP, bad])
+    out = tmp_path / "out"
+    args = {"metrics": ["metrics", str(manifest), "--out", str(out)],
+            "classify": ["classify", str(manifest), "--out", str(out), "--model", str(OLD_MODEL)],
+            "evaluate": ["evaluate", "--model", str(OLD_MODEL), "--data", str(manifest)],
+            "train": ["train", "dmpnn", "--data", str(manifest), "--out", str(out),
+                      "--epochs", "1", "--no-progress"]}[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert BAD_KINDS[kind] in err and bad.name in err and "frame 0" in err
+    assert "Traceback" not in err
+    assert not (out / "frames.csv").exists() and not (out / "config.json").exists()
+
+
+def test_the_same_frame_gives_the_same_numbers_in_classify_and_evaluate(tmp_path):
+    """classify (frames -> OVITO DataCollection -> modifier) and evaluate (the dataset from the
+    manifest) read one frame through the one reader and get the same probability (to the float32
+    rounding of a packed dataset's positions)."""
+    from ovito_glassml.datasets import load_dataset
+    from ovito_glassml.models.classifier import load_classifier
+
+    gz = gzipped(LIQUID_DUMP, tmp_path / "T1.99.dump.gz")
+    manifest = write_manifest(tmp_path / "m.csv", [gz, SEED11 / "T0.05.dump"])
+    assert main(["classify", str(manifest), "--out", str(tmp_path / "out"), "--model",
+                 str(OLD_MODEL), "--no-attention"]) == 0
+    with open(tmp_path / "out" / "frames.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    dataset = load_dataset(manifest)
+    classifier = load_classifier(OLD_MODEL)
+    for i, row in enumerate(rows):
+        gen = classifier.classify_frame(dataset[i], whole_frame=True)
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            result = stop.value
+        assert float(row["glass_probability"]) == pytest.approx(result.probability, abs=1e-6)
+        assert float(row["glass_probability_whole_frame"]) == pytest.approx(result.whole_frame,
+                                                                            abs=1e-6)
+
+
+def test_the_batch_frames_and_the_dataset_reader_give_identical_configurations(tmp_path):
+    from ovito_glassml.batch import open_trajectory
+    from ovito_glassml.modifiers.frame import frame_configuration, frame_data
+
+    gz = gzipped(LIQUID_DUMP, tmp_path / "T1.99.dump.gz")
+    manifest = write_manifest(tmp_path / "m.csv", [gz, SEED11 / "T0.05.dump"])
+    for (_, frame), path in zip(open_trajectory(str(manifest)).frames(),
+                                [gz, SEED11 / "T0.05.dump"]):
+        seen_by_modifier = frame_configuration(frame_data(frame.configuration))
+        expected = read_dump(path)
+        assert np.array_equal(seen_by_modifier.positions, expected.positions)
+        assert np.array_equal(seen_by_modifier.types, expected.types)
+
+
+# ----------------------------------------------------------------------------- 2. nothing lost
+
+@pytest.fixture
+def old_results(tmp_path):
+    out = tmp_path / "out"
+    assert main(["metrics", str(LIQUID_DUMP), "--out", str(out)]) == 0
+    (out / "keep_me.png").write_text("an old plot")
+    return out, {p.name: p.read_bytes() for p in out.iterdir()}
+
+
+def folder_bytes(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("command", ["metrics", "classify"])
+def test_a_folder_with_results_is_not_overwritten_without_force(old_results, capsys, command):
+    out, before = old_results
+    args = [command, str(SEED11 / "T0.05.dump"), "--out", str(out)]
+    if command == "classify":
+        args += ["--model", str(OLD_MODEL)]
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert folder_bytes(out) == before
+
+
+def test_force_replaces_the_whole_folder(old_results):
+    out, _ = old_results
+    assert main(["metrics", str(SEED11 / "T0.05.dump"), "--out", str(out), "--force"]) == 0
+    assert not (out / "keep_me.png").exists()
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_unwritable_out_is_refused_before_any_work(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert main(["metrics", str(LIQUID_DUMP), "--out", str(blocker / "out")]) == 2
+    assert "cannot write --out" in capsys.readouterr().err
+
+
+def test_a_corrupt_frame_mid_trajectory_stops_with_no_output(tmp_path, capsys):
+    traj = tmp_path / "traj.dump"
+    good = LIQUID_DUMP.read_text()
+    cut = good.splitlines()[:200]
+    traj.write_text(good + "\n".join(cut) + "\n" + good)
+    assert main(["metrics", str(traj), "--out", str(tmp_path / "out")]) == 2
+    assert "frame 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_skip_bad_frames_lists_the_skipped_frames(tmp_path):
+    traj = tmp_path / "traj.dump"
+    good = LIQUID_DUMP.read_text()
+    traj.write_text(good + "\n".join(good.splitlines()[:200]) + "\n" + good)
+    out = tmp_path / "out"
+    assert main(["metrics", str(traj), "--out", str(out), "--skip-bad-frames"]) == 0
+    with open(out / "frames.csv") as fh:
+        assert [int(r["frame"]) for r in csv.DictReader(fh)] == [0, 2]
+    with open(out / "skipped_frames.csv") as fh:
+        skipped = list(csv.DictReader(fh))
+    assert [int(r["frame"]) for r in skipped] == [1] and "truncated" in skipped[0]["reason"]
+
+
+def test_train_refuses_an_existing_model_folder_without_force_or_resume(tmp_path, capsys):
+    out = tmp_path / "model"
+    shutil.copytree(OLD_MODEL, out)
+    before = folder_bytes(out)
+    for kind in ("dmpnn", "cnn"):
+        assert main(["train", kind, "--data", str(DATASET1), "--out", str(out),
+                     "--epochs", "1"]) == 2
+        assert "--force" in capsys.readouterr().err
+    assert main(["train", "cnn", "--data", str(DATASET1), "--out", str(out), "--resume"]) == 2
+    assert "holds a dmpnn model" in capsys.readouterr().err
+    assert folder_bytes(out) == before
+
+
+def test_resume_with_other_data_is_refused(tmp_path, capsys):
+    out = tmp_path / "model"
+    common = ["--out", str(out), "--epochs", "1", "--hidden-size", "8", "--no-progress"]
+    assert main(["train", "dmpnn", "--data", str(DATASET1)] + common) == 0
+    other = DATASET1.with_name("dataset2.npz")
+    assert main(["train", "dmpnn", "--data", str(other), "--resume"] + common) == 2
+    assert "other data" in capsys.readouterr().err
+
+
+def _interrupt_run(tmp_path, sig, *, ignore_sigint=False):
+    """Run `glassml classify --force` over old results and send ``sig`` once it is working."""
+    out = tmp_path / "out"
+    assert main(["metrics", str(LIQUID_DUMP), "--out", str(out)]) == 0
+    before = folder_bytes(out)
+    traj = multi_frame(tmp_path / "long.dump", [SEED11 / "T1.99.dump"] * 40)
+    setup = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    proc = subprocess.Popen([sys.executable, "-m", "ovito_glassml", "classify", str(traj),
+                             "--out", str(out), "--force", "--model", str(OLD_MODEL),
+                             "--threads", "1"], cwd=tmp_path, preexec_fn=setup,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".out.*.part")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err, out, before
+
+
+def test_kill_9_mid_run_leaves_the_old_results_whole(tmp_path):
+    code, _, out, before = _interrupt_run(tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    assert folder_bytes(out) == before
+
+
+def test_ctrl_c_mid_run_says_nothing_was_written_and_leaves_old_results(tmp_path):
+    code, err, out, before = _interrupt_run(tmp_path, signal.SIGINT)
+    assert code == 130
+    assert "nothing new was written" in err and "rerun to resume" not in err
+    assert folder_bytes(out) == before
+    assert not list(tmp_path.glob(".out.*"))
+
+
+def test_sigint_in_a_background_job_with_sigint_ignored_does_not_crash(tmp_path):
+    code, err, out, before = _interrupt_run(tmp_path, signal.SIGINT, ignore_sigint=True)
+    assert code == 0, err[-500:]
+    assert (out / "frames.csv").read_bytes() != before["frames.csv"]
+
+
+# ----------------------------------------------------------------------------- 3. model folders
+
+def _copy_with_weights(tmp_path, change):
+    from safetensors.numpy import load_file, save_file
+
+    folder = tmp_path / "model"
+    shutil.copytree(OLD_MODEL, folder)
+    weights = load_file(str(folder / "weights.safetensors"))
+    name = sorted(weights)[0]
+    weights[name] = weights[name].copy()
+    change(weights[name])
+    save_file(weights, str(folder / "weights.safetensors"))
+    return folder
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+def test_nan_weights_are_refused_with_exit_2_and_no_output(tmp_path, capsys, command):
+    folder = _copy_with_weights(tmp_path, lambda w: w.flat.__setitem__(0, np.nan))
+    out = tmp_path / "out"
+    args = {"classify": ["classify", str(LIQUID_DUMP), "--out", str(out), "--model", str(folder)],
+            "evaluate": ["evaluate", "--model", str(folder), "--data", str(DATASET1)]}[command]
+    assert main(args) == 2
+    assert "NaN or infinite weights" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_changed_weights_file_fails_its_checksum(tmp_path, capsys):
+    from ovito_glassml.models.classifier import load_classifier
+    from ovito_glassml.models.store import read_config, save_model
+    from safetensors.numpy import load_file
+
+    folder = tmp_path / "model"
+    config = read_config(OLD_MODEL)
+    from ovito_glassml.models.store import read_graph_spec
+
+    save_model(folder, "dmpnn", config["hyperparameters"],
+               load_file(str(OLD_MODEL / "weights.safetensors")), graph=read_graph_spec(config))
+    assert "weights_sha256" in json.loads((folder / "config.json").read_text())
+    load_classifier(folder)
+    data = bytearray((folder / "weights.safetensors").read_bytes())
+    data[-3] ^= 0x01  # one flipped bit in the last weight: still a finite number
+    (folder / "weights.safetensors").write_bytes(bytes(data))
+    assert main(["classify", str(LIQUID_DUMP), "--out", str(tmp_path / "out"),
+                 "--model", str(folder)]) == 2
+    assert "checksum" in capsys.readouterr().err
+
+
+def test_an_old_model_folder_without_checksum_still_loads():
+    from ovito_glassml.models.classifier import load_classifier
+
+    assert "weights_sha256" not in json.loads((OLD_MODEL / "config.json").read_text())
+    assert load_classifier(OLD_MODEL).min_particles > 0
+
+
+def test_a_truncated_dataset_is_refused_in_one_line(tmp_path, capsys):
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(DATASET1.read_bytes()[:5000])
+    assert main(["evaluate", "--model", str(OLD_MODEL), "--data", str(cut)]) == 2
+    assert "damaged" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- 4. README as written
+
+def test_committed_results_hold_no_absolute_machine_path():
+    tracked = subprocess.run(["git", "ls-files", "results", "data", "tests/data", "ovito_glassml"],
+                             cwd=ROOT, capture_output=True, text=True).stdout.split()
+    offenders = [name for name in tracked if name.endswith((".json", ".csv", ".md"))
+                 and any(p in (ROOT / name).read_text(errors="ignore")
+                         for p in ('"/work/', '"/home/', '"/root/', '"/tmp/'))]
+    assert offenders == []
+
+
+# ----------------------------------------------------------------------------- 5. extras
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path):
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "from ovito_glassml.cli import main\n"
+            f"sys.exit(main(['evaluate', '--model', {str(OLD_MODEL)!r}, '--data', "
+            f"{str(DATASET1)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "ovito-glassml[train]" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_base_install_runs_the_modifiers_without_tensorflow(tmp_path):
+    """pip install ovito-glassml (no extras) into a fresh venv: the plugin and D-MPNN inference."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True,
+                   cwd=tmp_path, timeout=1800)
+    script = (
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('tensorflow') is None\n"
+        "assert importlib.util.find_spec('sklearn') is None\n"
+        "from ovito.io import import_file\n"
+        "from ovito_glassml.modifiers import GlassClassifierModifier, GlassMetricsModifier\n"
+        f"pipeline = import_file({str(LIQUID_DUMP)!r})\n"
+        "pipeline.modifiers.append(GlassClassifierModifier())\n"
+        "pipeline.modifiers.append(GlassMetricsModifier())\n"
+        "data = pipeline.compute()\n"
+        "p = data.attributes['GlassProbability']\n"
+        "assert 0.0 <= p <= 1.0, p\n"
+        "print(p, data.attributes['GlassMetrics.BBEdges'])\n")
+    run = subprocess.run([str(python), "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    glassml = venv / "bin" / "glassml"
+    ok = subprocess.run([str(glassml), "metrics", str(LIQUID_DUMP), "--out", str(tmp_path / "m")],
+                        cwd=tmp_path, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    missing = subprocess.run([str(glassml), "train", "cnn", "--data", str(DATASET1), "--out",
+                              str(tmp_path / "cnn"), "--epochs", "1"],
+                             cwd=tmp_path, capture_output=True, text=True)
+    assert missing.returncode == 2 and "ovito-glassml[" in missing.stderr
