@@ -223,6 +223,11 @@ class FrameGraphs:
         """The windows tiling the frame (see :func:`window_origins`)."""
         return [self.window_at(o) for o in window_origins(self.config, self.spec)]
 
+    def tile_members(self) -> np.ndarray:
+        """``(W, N)`` float32 0/1 matrix: which particles lie in each tiling window."""
+        origins = window_origins(self.config, self.spec)
+        return window_members(self._scaled, origins, self.side()).astype(np.float32)
+
 
 def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleGraph:
     """The graph of the particles in the square window whose lower corner is ``origin``.

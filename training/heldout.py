@@ -30,9 +30,10 @@ MODES = ("window", "tiles", "frame")
 def frame_probabilities(classifier, config, windows: int, rng) -> dict:
     """Glass probability of ``windows`` random windows, of the tiles' mean and of the frame."""
     frames = FrameGraphs(config, classifier.graph_spec)
-    graphs = [frames.random_window(rng) for _ in range(windows)] + frames.tiles() + [frames.whole()]
-    p = classifier.predict_graphs(graphs, batch_size=64)
-    return {"window": p[:windows], "tiles": float(p[windows:-1].mean()), "frame": float(p[-1])}
+    window = classifier.predict_graphs([frames.random_window(rng) for _ in range(windows)],
+                                       batch_size=64)
+    whole = classifier.frame_pass(config)  # what classify and the modifiers report
+    return {"window": window, "tiles": float(whole.tiles.mean()), "frame": whole.probability}
 
 
 def _probabilities(classifier, manifest, rows, windows, rng, bar) -> list[dict]:

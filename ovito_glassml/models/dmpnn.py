@@ -290,6 +290,26 @@ class DMPNN(nn.Module):
                      else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
         return logits, attention
 
+    def pooled_logits(self, batch, groups: torch.Tensor):
+        """Logits of node groups read out from one pass over ``batch`` (one graph).
+
+        ``groups`` is a ``(G, n)`` 0/1 matrix: row ``g`` marks the nodes of group ``g`` (e.g. the
+        windows tiling a periodic frame). Every node state is computed once, on the whole graph;
+        a group's graph vector is the mean (or sum, per ``aggregation``) of its nodes' states.
+        Returns ``(group_logits (G, 2), graph_logits (1, 2), attention (T - 1, E))``.
+        """
+        graphs = GraphBatch.of(batch)
+        if graphs.num_graphs != 1:
+            raise InputError("pooled_logits reads one graph at a time")
+        h_v, weights = self.encoder(graphs)
+        groups = groups.to(h_v.dtype)
+        pooled = groups @ h_v
+        if self.hparams.aggregation == "mean":
+            pooled = pooled / groups.sum(dim=1, keepdim=True).clamp(min=1)
+        attention = (torch.stack(weights) if weights
+                     else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
+        return self.ffn(pooled), self.ffn(self.aggregation(h_v, graphs)), attention
+
     @torch.no_grad()
     def glass_probability(self, batch) -> torch.Tensor:
         """Softmax probability of the glass class per configuration (evaluation mode)."""

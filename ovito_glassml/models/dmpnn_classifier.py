@@ -6,6 +6,7 @@ model folder it loads from.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -21,6 +22,26 @@ from .dmpnn import DMPNN, DMPNNHyperparameters
 from .store import CONFIG_NAME, load_weights, read_graph_spec, save_model
 
 KIND = "dmpnn"
+
+
+@dataclass(frozen=True)
+class FramePass:
+    """What one pass over a frame gives: see :meth:`DMPNNClassifier.frame_pass`.
+
+    Attributes
+    ----------
+    probability : glass probability of the whole periodic frame.
+    tiles : (W,) glass probability of each window tiling the frame.
+    windows : W arrays of the particle indices in each window.
+    attention : (T - 1, E) attention of every directed edge of the whole frame's graph.
+    whole_graph : that graph.
+    """
+
+    probability: float
+    tiles: np.ndarray
+    windows: list
+    attention: np.ndarray
+    whole_graph: object
 
 
 class DMPNNClassifier:
@@ -121,9 +142,12 @@ class DMPNNClassifier:
         configs : list of :class:`~ovito_glassml.configuration.Configuration`.
         mode : "frame" (default: the whole periodic frame as one graph), "window" (one random
             window of the training ``l_win``, as in training) or "tiles" (the mean probability over
-            windows tiling the frame, see :func:`~ovito_glassml.graphs.window_origins`).
+            windows tiling the frame, see :func:`~ovito_glassml.graphs.window_origins`, read as
+            :meth:`classify_frame` reads them).
         rng : seed or generator for "window".
         """
+        if mode == "tiles":
+            return np.array([self.frame_pass(c).tiles.mean() for c in configs])
         rng = np.random.default_rng(rng)
         per_config = [self.graphs(c, mode, rng) for c in configs]
         counts = np.array([len(g) for g in per_config])
@@ -131,36 +155,52 @@ class DMPNNClassifier:
         owner = np.repeat(np.arange(len(configs)), counts)
         return np.bincount(owner, weights=probs, minlength=len(configs)) / np.maximum(counts, 1)
 
+    def frame_pass(self, config) -> FramePass:
+        """The tiles, the whole frame and the attention of ``config`` from one forward pass.
+
+        With neighbours from the frame (the recipe's ``neighbors == "frame"``) every node state
+        is computed once on the whole periodic frame and each tile's probability is read out from
+        the states of the particles inside it: a tile sees its particles' true neighbourhoods,
+        exactly as the whole frame does. With the paper's in-window neighbours the tiles are
+        separate graphs, batched with the whole frame into one pass.
+        """
+        frames = FrameGraphs(config, self.graph_spec)
+        whole = frames.whole()
+        with torch.inference_mode():
+            if self.graph_spec.neighbors == "frame":
+                members = frames.tile_members()
+                groups = torch.from_numpy(members)
+                tile_logits, frame_logits, attention = self.module.pooled_logits(
+                    Batch.from_data_list([whole]).to(self.device), groups.to(self.device))
+                tiles = torch.softmax(tile_logits, 1)[:, 1].cpu().numpy()
+                probability = float(torch.softmax(frame_logits, 1)[0, 1])
+                windows = [np.flatnonzero(row) for row in members]
+                attention = attention.cpu().numpy()
+            else:
+                graphs = frames.tiles()
+                batch = Batch.from_data_list(graphs + [whole]).to(self.device)
+                logits, attention = self.module(batch, return_attention=True)
+                p = torch.softmax(logits, dim=1)[:, 1].cpu().numpy()
+                tiles, probability = p[:-1], float(p[-1])
+                last = (batch.batch[batch.edge_index[0]] == len(graphs)).cpu().numpy()
+                attention = attention.cpu().numpy()[:, last]
+                windows = [g.particle_index.numpy() for g in graphs]
+        result = FramePass(probability, tiles, windows, attention, whole)
+        self._last_frame = (_frame_key(config), result)
+        return result
+
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
         """Generator for OVITO's progress: the windows tiling ``config`` and the whole frame.
 
-        One neighbour search serves the tiles and the whole frame, and they go through the
-        network in one pass; the whole frame's attention is kept for :meth:`frame_attention`.
-        Yields progress messages and fractions; returns a :class:`FrameClassification`.
+        One neighbour search and one forward pass serve the tiles, the whole frame and the
+        attention (:meth:`frame_pass`; :meth:`frame_attention` reuses it). Yields progress
+        messages and fractions; returns a :class:`FrameClassification`.
         """
-        yield "Glass classifier: cutting the frame into windows"
-        frames = FrameGraphs(config, self.graph_spec)
-        graphs = frames.tiles()
-        n_tiles = len(graphs)
-        if whole_frame:
-            graphs.append(frames.whole())
-        yield 0.3
-        yield f"Glass classifier: {n_tiles} windows{' and the whole frame' if whole_frame else ''}"
-        batch = Batch.from_data_list(graphs).to(self.device)
-        with torch.inference_mode():
-            logits, attention = self.module(batch, return_attention=True)
-        probabilities = torch.softmax(logits, dim=1)[:, 1].cpu().numpy()
-        whole = None
-        if whole_frame:
-            whole = float(probabilities[-1])
-            last = batch.batch[batch.edge_index[0]] == n_tiles
-            whole_graph = graphs[-1]
-            self._last_frame = (_frame_key(config), whole,
-                                attention[:, last].cpu().numpy(), whole_graph)
+        yield "Glass classifier: message passing over the periodic frame and its windows"
+        result = self.frame_pass(config)
         yield 1.0
-        tiles = probabilities[:n_tiles]
-        return FrameClassification(float(tiles.mean()), tiles,
-                                   [g.particle_index.numpy() for g in graphs[:n_tiles]], whole)
+        return FrameClassification(float(result.tiles.mean()), result.tiles, result.windows,
+                                   result.probability if whole_frame else None)
 
     def attention(self, graph) -> tuple[float, np.ndarray]:
         """Glass probability and attention weights ``(T - 1, num_edges)`` of one graph."""
@@ -176,12 +216,12 @@ class DMPNNClassifier:
                              "model trained with attention")
         cached = self._last_frame
         if cached is not None and cached[0] == _frame_key(config):
-            _, probability, weights, graph = cached
+            result = cached[1]
         else:
-            graph = self.graph(config)
-            probability, weights = self.attention(graph)
+            result = self.frame_pass(config)
+        graph = result.whole_graph
         edge_index = graph.particle_index.numpy()[graph.edge_index.numpy()]
-        return FrameAttention(probability, edge_index, weights)
+        return FrameAttention(result.probability, edge_index, result.attention)
 
 
 def _frame_key(config) -> tuple:
