@@ -101,12 +101,11 @@ def test_baselines_compute_on_real_frames_of_data_small():
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    from tiny_model import train_tiny_dmpnn
-
+def tiny_model(tiny_model_folder):
+    """The session's tiny D-MPNN (conftest.py), trained once for every module that needs one."""
     from ovito_glassml.models import load_classifier
 
-    return load_classifier(train_tiny_dmpnn(tmp_path_factory.mktemp("model"), epochs=15))
+    return load_classifier(tiny_model_folder)
 
 
 def test_attention_statistics_count_glass_and_liquid_windows(tiny_model):
