@@ -157,3 +157,27 @@ def test_metrics_cli_takes_the_temperature_from_a_dump_column(tmp_path):
     rows = read_table(tmp_path / "out" / "frames.csv")
     assert [float(r["temperature"]) for r in rows] == pytest.approx([1.99, 0.44, 0.05])
     assert [int(r["timestep"]) for r in rows] == [0, 1000, 2000]
+
+
+def test_heldout_scores_every_dataset_in_every_mode_and_finds_the_crossing(model, tmp_path):
+    out = tmp_path / "heldout"
+    assert main(["heldout", "--model", str(model), "--slow", str(MANIFEST), "--seeds", "11,12",
+                 "--fast", str(ROOT / "data" / "small" / "fast" / "manifest.csv"),
+                 "--windows", "4", "--out", str(out), "--no-progress"]) == 0
+    report = json.loads((out / "heldout.json").read_text())
+    assert set(report["datasets"]) == {f"dataset{k}" for k in range(1, 7)}
+    for scores in report["datasets"].values():
+        assert set(scores) == {"window", "tiles", "frame"}
+        assert scores["window"]["n"] == 4 * scores["frame"]["n"]
+    assert report["datasets"]["dataset1"]["tiles"]["auc"] == 1.0
+    assert report["seeds"] == [11, 12] and (out / "cooling.png").stat().st_size > 0
+    temps = [c["temperature"] for c in report["cooling"]]
+    assert temps == sorted(temps, reverse=True) and temps[-1] == 0.05
+
+
+def test_crossing_temperature_interpolates_where_the_probability_falls_through_one_half():
+    from ovito_glassml.training.heldout import crossing_temperature
+
+    assert crossing_temperature([0.1, 0.3, 0.5], [0.9, 0.7, 0.1]) == pytest.approx(0.3 + 0.2 / 3)
+    assert crossing_temperature([0.5, 0.1, 0.3], [0.1, 0.9, 0.7]) == pytest.approx(0.3 + 0.2 / 3)
+    assert crossing_temperature([0.1, 0.5], [0.9, 0.8]) is None

@@ -4,7 +4,7 @@ For a trained D-MPNN and held-out runs of a campaign (slow runs, and fast runs f
 :func:`held_out_report` measures
 
 * per dataset (glass at T=0.05 against each liquid of datasets 1-5, and the fast glass against
-  the slow liquid of dataset 6): AUC and accuracy of one random window (``windows`` per frame),
+  the slow liquid of the same mean E_IS, dataset 6): AUC and accuracy of one random window (``windows`` per frame),
   of the mean over the windows tiling each frame, and of the whole periodic frame;
 * the cooling curve: the tiled and whole-frame glass probability of every saved temperature,
   averaged over the held-out runs, and the temperature where the tiled curve crosses 0.5.
@@ -18,7 +18,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ovito_glassml.datasets import (GLASS_TEMPERATURE, LIQUID_TEMPERATURES, _rows_at,
-                                    dataset_from_manifest, read_manifest)
+                                    dataset_from_manifest, matched_liquid_temperature,
+                                    read_manifest)
 from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import FrameGraphs
 
@@ -78,14 +79,19 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     """
     rng = np.random.default_rng(rng)
     seeds = {int(s) for s in seeds}
-    slow = [r for r in read_manifest(slow_manifest) if r.get("seed") in seeds]
+    campaign = read_manifest(slow_manifest)
+    slow = [r for r in campaign if r.get("seed") in seeds]
     if not slow:
         raise InputError(f"{slow_manifest} has no runs with seeds {sorted(seeds)}")
-    fast = []
+    fast, matched = [], None
     if fast_manifest is not None:
         wanted = None if fast_seeds is None else {int(s) for s in fast_seeds}
-        fast = [r for r in _rows_at(read_manifest(fast_manifest), GLASS_TEMPERATURE)
+        fast_campaign = read_manifest(fast_manifest)
+        fast = [r for r in _rows_at(fast_campaign, GLASS_TEMPERATURE)
                 if wanted is None or r.get("seed") in wanted]
+        # dataset 6's liquid: the temperature whose mean E_IS over the whole campaign matches
+        # the fast glass's (the paper's definition), not a fixed one
+        matched = matched_liquid_temperature(campaign, fast_campaign)
     bar = tqdm(total=len(slow) + len(fast), desc="held-out frames", unit="frame",
                disable=not progress)
     per_frame = _probabilities(classifier, slow_manifest, slow, windows, rng, bar)
@@ -100,8 +106,8 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     for number, temperature in LIQUID_TEMPERATURES.items():
         if glass and at(temperature):
             datasets[f"dataset{number}"] = _scores(glass, at(temperature), windows)
-    if fast_frames and at(0.55):
-        datasets["dataset6"] = _scores(fast_frames, at(0.55), windows)
+    if fast_frames and at(matched):
+        datasets["dataset6"] = _scores(fast_frames, at(matched), windows)
     temperatures = sorted({p["temperature"] for p in per_frame}, reverse=True)
     cooling = [{"temperature": t,
                 "tiles": float(np.mean([p["tiles"] for p in at(t)])),
@@ -112,6 +118,7 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
             "crossing_temperature": crossing_temperature(
                 [c["temperature"] for c in cooling], [c["tiles"] for c in cooling]),
             "seeds": sorted(seeds), "fast_seeds": sorted({int(r["seed"]) for r in fast}),
+            "dataset6_liquid_temperature": matched,
             "windows_per_frame": windows}
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 def register(sub) -> None:
     p = sub.add_parser(
         "heldout", help="score a D-MPNN on held-out cooling runs: datasets 1-6, every mode, every T",
-        description="Per dataset (glass at 0.05 vs each liquid of datasets 1-5; fast glass vs slow "
-                    "liquid at 0.55 for dataset 6): AUC and accuracy of one random window, of the "
-                    "tiled frame and of the whole frame; the glass probability along the cooling "
-                    "runs and where it crosses 0.5. Writes heldout.json and cooling.png.")
+        description="Per dataset (glass at 0.05 vs each liquid of datasets 1-5; fast glass vs the "
+                    "slow liquid of the same mean E_IS for dataset 6): AUC and accuracy of one "
+                    "random window, of the tiled frame and of the whole frame; the glass "
+                    "probability along the cooling runs and where it crosses 0.5. Writes "
+                    "heldout.json and cooling.png.")
     p.add_argument("--model", default="", help="model folder (default: the shipped model)")
     p.add_argument("--slow", required=True, help="manifest.csv of the slow-cooling campaign")
     p.add_argument("--seeds", required=True, help="held-out slow runs, e.g. 13-16 or 5,9")
