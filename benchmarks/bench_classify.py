@@ -30,7 +30,7 @@ from ovito_glassml.batch import classify_trajectory, metrics_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_MODEL = ROOT / "tests" / "data" / "dmpnn-0.1"
-FRAMES = "data/paper/slow/tcool200000/seed1/T*[0-9].dump.gz"
+FRAMES = "data/paper/slow/tcool200000/seed[12]/T*[0-9].dump.gz"
 
 
 def timed(fn) -> float:

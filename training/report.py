@@ -172,7 +172,7 @@ def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
 
 
 def _section_size_transfer(groups, base: Path, figures: Path) -> list[str]:
-    lines = ["## Fig. 7: size transfer (AUC against window length)", "", f"Paper: {PAPER['size_transfer']}.", ""]
+    lines = ["## Fig. 7: size transfer (AUC and accuracy against window length)", "", f"Paper: {PAPER['size_transfer']}.", ""]
     if not groups["size_transfer"]:
         return lines + [_not_run("glassml experiment size-transfer --crossval "
                                  "results/<scale>/crossval/dmpnn/dataset1 --out "
@@ -424,11 +424,15 @@ def _plot_size_transfer(data: dict, path: Path) -> None:
     plt = _pyplot()
     rows = [r for r in data["rows"] if "auc" in r]
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot([r["window_length"] for r in rows], [r["auc"] for r in rows], "o-")
+    lengths = [r["window_length"] for r in rows]
+    ax.plot(lengths, [r["auc"] for r in rows], "o-", label="AUC")
+    ax.plot(lengths, [r["accuracy"] for r in rows], "s--", label="accuracy")
     ax.axvline(data["trained_window_length"], color="purple", lw=1, label="trained l_win")
-    ax.axhline(data["frame"]["auc"], color="grey", ls=":", label="whole frame")
+    ax.axhline(data["frame"]["auc"], color="grey", ls=":", label="whole frame (AUC)")
+    ax.axhline(data["frame"]["accuracy"], color="k", ls="-.", lw=0.8,
+               label="whole frame (accuracy)")
     ax.set_xlabel("l_win")
-    ax.set_ylabel("AUC")
+    ax.set_ylabel("AUC, accuracy")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8)
     fig.tight_layout()
