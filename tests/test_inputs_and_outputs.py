@@ -264,7 +264,8 @@ def _interrupt_run(tmp_path, sig, *, ignore_sigint=False):
     out = tmp_path / "out"
     assert main(["metrics", str(LIQUID_DUMP), "--out", str(out)]) == 0
     before = folder_bytes(out)
-    traj = multi_frame(tmp_path / "long.dump", [SEED11 / "T1.99.dump"] * 40)
+    # long enough that the signal always lands mid-run (classify reads ~10 small frames a second)
+    traj = multi_frame(tmp_path / "long.dump", [SEED11 / "T1.99.dump"] * 200)
     setup = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
     proc = subprocess.Popen([sys.executable, "-m", "ovito_glassml", "classify", str(traj),
                              "--out", str(out), "--force", "--model", str(OLD_MODEL),
@@ -273,7 +274,8 @@ def _interrupt_run(tmp_path, sig, *, ignore_sigint=False):
     deadline = time.time() + 120
     while not list(tmp_path.glob(".out.*.part")) and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(1.0)
+    time.sleep(0.5)
+    assert proc.poll() is None, "classify ended before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err, out, before
