@@ -7,6 +7,7 @@ itself" is not guaranteed.
 
 * :meth:`Neighbors.knn` - the directed joins ``i -> its k nearest others``, with distances.
 * :meth:`Neighbors.knn_pairs` - the unordered pairs in the union of those relations.
+* :meth:`Neighbors.pairs_within` - the unordered pairs closer than a radius (pair potentials).
 * :func:`pair_keys` / :func:`pairs_of_keys` - one integer per unordered pair, so a union or a
   group-by over pairs is one ``np.unique`` call.
 * :func:`window_members` - which particles lie in square windows of the scaled box.
@@ -98,6 +99,18 @@ class Neighbors:
         sources, targets, distance = self.knn(k)
         keys, first = np.unique(pair_keys(sources, targets, self.n_points), return_index=True)
         return pairs_of_keys(keys, self.n_points), distance[first]
+
+
+    def pairs_within(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Unordered pairs ``(i < j)`` closer than ``radius`` and their (minimum-image) distances."""
+        pairs = self._tree.query_pairs(radius, output_type="ndarray")
+        if self._tree.boxsize is None:
+            d = self._points[pairs[:, 0]] - self._points[pairs[:, 1]]
+        else:
+            box = self._tree.boxsize[: self._points.shape[1]]
+            d = self._points[pairs[:, 0]] - self._points[pairs[:, 1]]
+            d -= box * np.round(d / box)
+        return pairs.astype(np.int64), np.sqrt((d * d).sum(axis=1))
 
 
 def knn_pairs(points: np.ndarray, k: int, boxsize=None) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ inherent structure), and the mean over a window is the per-window baseline of th
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .configuration import TYPE_A, TYPE_B, Configuration
+from .neighbors import Neighbors
 
 #: (epsilon, sigma) per unordered type pair; cut-off 2.5 sigma.
 KOB_ANDERSEN_2D = {(TYPE_A, TYPE_A): (1.0, 1.0), (TYPE_A, TYPE_B): (1.5, 0.80),
@@ -26,13 +26,8 @@ def pair_energy_per_particle(config: Configuration) -> np.ndarray:
     Minimum-image distances in the periodic box; ``mean()`` of the result is the potential energy
     per particle (LAMMPS' ``pe`` with ``thermo_modify norm yes``).
     """
-    box = config.box
-    pos = config.positions
     reach = CUTOFF * max(sigma for _, sigma in KOB_ANDERSEN_2D.values())
-    pairs = cKDTree(pos, boxsize=box).query_pairs(reach, output_type="ndarray")
-    d = pos[pairs[:, 0]] - pos[pairs[:, 1]]
-    d -= box * np.round(d / box)
-    r = np.sqrt((d * d).sum(axis=1))
+    pairs, r = Neighbors.of(config).pairs_within(reach)
     t_lo = np.minimum(config.types[pairs[:, 0]], config.types[pairs[:, 1]])
     t_hi = np.maximum(config.types[pairs[:, 0]], config.types[pairs[:, 1]])
     eps = np.zeros(len(r))

@@ -87,3 +87,11 @@ def test_psi6_ignores_a_particle_sitting_on_another_one():
     np.testing.assert_allclose(psi[:-1][far[:-1]], 1.0, atol=1e-9)
     # the twins see each other and the same other neighbours, whichever the tree returns first
     assert psi[0] == pytest.approx(psi[-1])
+
+
+def test_pairs_within_a_radius_use_minimum_image_distances():
+    points = np.array([[0.1, 5.0], [9.8, 5.0], [5.0, 5.0]])
+    pairs, distance = Neighbors(points, np.array([10.0, 10.0])).pairs_within(1.0)
+    assert pairs.tolist() == [[0, 1]] and distance[0] == pytest.approx(0.3)
+    pairs, _ = Neighbors(points).pairs_within(1.0)
+    assert len(pairs) == 0
