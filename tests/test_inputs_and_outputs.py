@@ -266,7 +266,10 @@ def _interrupt_run(tmp_path, sig, *, ignore_sigint=False):
     before = folder_bytes(out)
     # long enough that the signal always lands mid-run (classify reads ~10 small frames a second)
     traj = multi_frame(tmp_path / "long.dump", [SEED11 / "T1.99.dump"] * 200)
-    setup = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
+    # the child gets SIGINT's default disposition (a terminal's Ctrl-C), or SIG_IGN as in a
+    # background job; SIG_IGN would otherwise be inherited from this process if a library set it
+    disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
+    setup = lambda: signal.signal(signal.SIGINT, disposition)  # noqa: E731
     proc = subprocess.Popen([sys.executable, "-m", "ovito_glassml", "classify", str(traj),
                              "--out", str(out), "--force", "--model", str(OLD_MODEL),
                              "--threads", "1"], cwd=tmp_path, preexec_fn=setup,
