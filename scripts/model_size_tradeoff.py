@@ -14,7 +14,6 @@ round-robin after training (best of three). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 

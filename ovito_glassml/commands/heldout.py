@@ -25,7 +25,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import json
     from pathlib import Path
 
     from ..errors import InputError
