@@ -273,7 +273,7 @@ def _use_inherent_structures(rows: list[dict], manifest) -> list[dict]:
 
 def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6),
                    rng=0, structure: str = "instantaneous",
-                   seeds=None) -> dict[int, PackedDataset]:
+                   seeds=None, fast_seeds=None) -> dict[int, PackedDataset]:
     """Datasets 1-6 of the paper from cooling-campaign manifests.
 
     Datasets 1-5: glass at T=0.05 vs liquid at 1.99, 1.76, 0.96, 0.55, 0.44, all from
@@ -283,7 +283,8 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     ``structure="inherent"`` builds the same datasets (same rows, same labels) from the
     inherent structures (FIRE-minimised configurations) instead of the thermal snapshots: the
     datasets ``<k>-is``, where thermal noise cannot give the class away. ``seeds`` keeps only
-    those slow runs (e.g. the held-out runs of a model); the fast runs are all used.
+    those slow runs (e.g. the held-out runs of a model) and ``fast_seeds`` those fast runs
+    (default: all of them).
     """
     if structure not in STRUCTURES:
         raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
@@ -293,6 +294,9 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
         wanted = {int(s) for s in seeds}
         slow = [r for r in slow if r.get("seed") in wanted]
     fast = read_manifest(fast_manifest) if fast_manifest is not None else None
+    if fast is not None and fast_seeds is not None:
+        wanted = {int(s) for s in fast_seeds}
+        fast = [r for r in fast if r.get("seed") in wanted]
     out: dict[int, PackedDataset] = {}
     for number in numbers:
         if number in LIQUID_TEMPERATURES:

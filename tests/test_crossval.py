@@ -191,3 +191,42 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
         assert (Path(fold["model_dir"]) / "config.json").exists()
     assert main(args) == 0                                   # resumes: every fold read back
     assert main(args[:-4] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2
+
+    # the window baselines on the same folds: fitted on outer train, scored on outer test
+    assert main(["experiment", "window-baselines", "--crossval", str(out)]) == 0
+    baselines = json.loads((out / "window_baselines.json").read_text())
+    assert len(baselines["folds"]) == 3
+    for fold, cv_fold in zip(baselines["folds"], report["folds"]):
+        assert fold["n_test_windows"] == len(cv_fold["outer_test_indices"]) * report["preset"]["windows_per_config"]
+        assert fold["window_length"] == 0.3
+        for name, scores in fold["baselines"].items():
+            assert 0.0 <= scores["auc"] <= 1.0 and 0.0 <= scores["accuracy"] <= 1.0, name
+    # dataset 6 of data/small: the fast glass has the lower pair energy in every fold
+    assert all(f["baselines"]["pair_energy"]["glass_side"] == "below" for f in baselines["folds"])
+    assert baselines["summary"]["pair_energy"]["auc_mean"] > 0.9
+
+
+def test_window_baselines_see_the_windows_the_dmpnn_is_scored_on(dataset1, tiny_model_folder):
+    """random_origins replays window_glass_probability's stream: same windows, same particles."""
+    from ovito_glassml.graphs import FrameGraphs
+    from ovito_glassml.models import load_classifier
+    from ovito_glassml.neighbors import window_members
+    from ovito_glassml.training.window_baselines import (draw_window_values, particle_values,
+                                                         random_origins)
+
+    spec = load_classifier(tiny_model_folder).graph_spec
+    indices = [0, 5, 13]
+    rng = np.random.default_rng(42)          # what window_glass_probability(..., rng=42) draws
+    expected = [FrameGraphs(dataset1[i], spec).random_window(rng).num_nodes
+                for i in indices for _ in range(3)]
+    got = []
+    for i, origins in random_origins(dataset1, indices, spec, 3, 42):
+        config = dataset1[i]
+        side = FrameGraphs(config, spec).side()
+        got += window_members(config.scaled_positions(), origins, side).sum(axis=1).tolist()
+    assert got == expected
+    values = [particle_values(dataset1[i]) if i in indices else None for i in range(len(dataset1))]
+    labels, window = draw_window_values(dataset1, indices, values, spec, 3, 42)
+    assert labels.tolist() == np.repeat(np.asarray(dataset1.label)[indices], 3).tolist()
+    # glass (T=0.05) windows sit far below liquid (T=1.99) ones in pair energy
+    assert window["pair_energy"][labels == 1].max() < window["pair_energy"][labels == 0].min()

@@ -23,6 +23,7 @@ def register(sub) -> None:
                         "below TG - band and liquid above TG + band (tg_labelled.npz; the shipped "
                         "model's training set)")
     p.add_argument("--seeds", help="only these runs of MANIFEST, e.g. 1-12 (default: all)")
+    p.add_argument("--fast-seeds", help="only these runs of --fast, e.g. 1001-1012 (default: all)")
     p.add_argument("--band", type=float, default=0.05,
                    help="temperatures within this distance of TG are left out (default 0.05)")
     p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
@@ -50,7 +51,9 @@ def run(args) -> int:
         print("no --fast manifest: skipping dataset 6")
     slow = _filtered(args.manifest, args.t_cool_slow, args.out, "slow")
     fast = _filtered(args.fast, args.t_cool_fast, args.out, "fast") if args.fast else None
-    datasets = build_datasets(slow, fast, numbers=numbers, structure=structure, seeds=seeds)
+    fast_seeds = parse_seeds(args.fast_seeds) if args.fast_seeds else None
+    datasets = build_datasets(slow, fast, numbers=numbers, structure=structure, seeds=seeds,
+                              fast_seeds=fast_seeds)
     out = Path(args.out)
     suffix = "-is" if args.inherent else ""
     for number, ds in datasets.items():

@@ -44,6 +44,17 @@ def register(sub) -> None:
     b.add_argument("--data", required=True, metavar="DATASET")
     b.add_argument("--window-lengths", type=float, nargs="+", default=[0.1, 0.2, 0.3])
     _common(b)
+
+    w = kinds.add_parser("window-baselines",
+                         help="one-number baselines per window on a D-MPNN crossval's own windows and folds",
+                         description="Window mean pair energy (E_IS on -is datasets), NN-distance "
+                                     "std, mean |psi6| and six-neighbour Voronoi fraction, each a "
+                                     "threshold fitted on the outer train set and scored on the "
+                                     "same outer-test windows as the fold's D-MPNN.")
+    w.add_argument("--crossval", required=True, metavar="DIR", help="a finished D-MPNN crossval folder")
+    w.add_argument("--out", metavar="FILE.json", help="default: DIR/window_baselines.json")
+    w.add_argument("--windows-per-train-config", type=int, default=10,
+                   help="random outer-train windows per configuration for the threshold fit")
     p.set_defaults(func=run)
 
 
@@ -103,6 +114,18 @@ def run(args) -> int:
     from ..training.provenance import provenance
 
     started = time.time()
+    if args.experiment == "window-baselines":
+        from ..training.window_baselines import crossval_window_baselines
+
+        out = Path(args.out or Path(args.crossval) / "window_baselines.json")
+        result = crossval_window_baselines(args.crossval, args.windows_per_train_config)
+        result["provenance"] = provenance(started)
+        write_json_atomic(out, result)
+        for name, s in result["summary"].items():
+            print(f"{name:>22}: AUC {s['auc_mean']:.3f} ± {s['auc_std']:.3f}, "
+                  f"accuracy {s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f}")
+        print(f"-> {out}")
+        return 0
     out = Path(args.out)
     if out.suffix != ".json":
         raise InputError(f"--out {out} should be a .json file")
