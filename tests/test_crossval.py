@@ -204,6 +204,13 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
     # dataset 6 of data/small: the fast glass has the lower pair energy in every fold
     assert all(f["baselines"]["pair_energy"]["glass_side"] == "below" for f in baselines["folds"])
     assert baselines["summary"]["pair_energy"]["auc_mean"] > 0.9
+    from ovito_glassml.training.report import write_report
+
+    text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| 6 | ") and line.count("/") == 6)
+    assert f"{report['auc_mean']:.3f} / {report['accuracy_mean']:.2f}" in row
+    energy = baselines["summary"]["pair_energy"]
+    assert f"{energy['auc_mean']:.3f} / {energy['accuracy_mean']:.2f}" in row
 
 
 def test_window_baselines_see_the_windows_the_dmpnn_is_scored_on(dataset1, tiny_model_folder):

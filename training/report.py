@@ -46,7 +46,8 @@ FIGURES = "reproduction_figures"
 def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     """Every results JSON under ``results_dir``, grouped by what it holds."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
-                                               "attention_statistics", "baselines", "tg", "metrics")}
+                                               "attention_statistics", "baselines", "window_baselines",
+                                               "tg", "metrics")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -270,6 +271,49 @@ def _section_baselines(groups, base: Path) -> list[str]:
     return lines + [""]
 
 
+WINDOW_BASELINE_NAMES = {"pair_energy": "pair energy", "nn_distance_std": "NN-distance std",
+                         "mean_abs_psi6": "mean abs psi6", "six_neighbor_fraction": "Voronoi 6"}
+
+
+def _section_window_baselines(groups, base: Path) -> list[str]:
+    """The D-MPNN beside one-number baselines on the same outer-test windows of the same folds."""
+    lines = ["## Per window: the D-MPNN beside one-number baselines (not in the paper)", "",
+             "Each baseline is one number per window (mean KA pair energy: E_IS on the `-is` "
+             "datasets; std of the nearest-neighbour distance; mean |psi6|; fraction of "
+             "six-neighbour Voronoi cells), with a threshold fitted on the outer train set and "
+             "scored on the same outer-test windows as the fold's D-MPNN "
+             "(`glassml experiment window-baselines --crossval DIR`). AUC / accuracy, mean over "
+             "folds. The whole-frame D-MPNN and the CNN are in the last two columns.", ""]
+    if not groups["window_baselines"]:
+        return lines + [_not_run("glassml experiment window-baselines --crossval "
+                                 "results/paper/crossval/dmpnn/dataset5"), ""]
+    crossvals = {path.parent.resolve(): data for path, data in groups["crossval"]}
+    cnn = {str(d.get("dataset_number")): d for _, d in groups["crossval"] if d["model"] == "cnn"}
+    names = list(WINDOW_BASELINE_NAMES)
+    lines += ["| dataset | D-MPNN window | " + " | ".join(WINDOW_BASELINE_NAMES[n] for n in names)
+              + " | D-MPNN frame | CNN frame |", "|---" * (len(names) + 4) + "|"]
+
+    def cell(auc, acc):
+        return "–" if auc is None else f"{auc:.3f} / {acc:.2f}"
+
+    rows = []
+    for path, data in groups["window_baselines"]:
+        cv = crossvals.get(path.parent.resolve())
+        if cv is None:
+            continue
+        number = str(cv.get("dataset_number"))
+        other = cnn.get(number)
+        frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
+        frame_auc = None if any(a is None for a, _ in frame) or not frame else np.mean([a for a, _ in frame])
+        rows.append((number, "| " + " | ".join(
+            [number, cell(cv["auc_mean"], cv["accuracy_mean"])]
+            + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
+            + [cell(frame_auc, frame_auc is not None and np.mean([c for _, c in frame])),
+               cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
+    lines += [row for _, row in sorted(rows)]
+    return lines + [""]
+
+
 def _resolved(path) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
@@ -326,7 +370,8 @@ def _section_compute(groups, base: Path) -> list[str]:
     lines = ["## Commands and compute", "",
              "Every result above, the command that made it and its wall time.", "",
              "| result | command | wall time | machine |", "|---|---|---|---|"]
-    for kind in ("crossval", "cross_dataset", "size_transfer", "attention_statistics", "baselines"):
+    for kind in ("crossval", "cross_dataset", "size_transfer", "attention_statistics", "baselines",
+                 "window_baselines"):
         for path, data in groups[kind]:
             prov = data.get("provenance", {})
             seconds = prov.get("wall_seconds")
@@ -355,6 +400,7 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_size_transfer(groups, base, figures)
     lines += _section_attention(groups, base, figures)
     lines += _section_baselines(groups, base)
+    lines += _section_window_baselines(groups, base)
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
     lines += _section_compute(groups, base)
