@@ -284,16 +284,20 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     inherent structures (FIRE-minimised configurations) instead of the thermal snapshots: the
     datasets ``<k>-is``, where thermal noise cannot give the class away. ``seeds`` keeps only
     those slow runs (e.g. the held-out runs of a model) and ``fast_seeds`` those fast runs
-    (default: all of them).
+    (default: all of them); dataset 6's liquid temperature is matched on all runs of both
+    manifests, so it is the same for every choice of seeds.
     """
     if structure not in STRUCTURES:
         raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     rng = np.random.default_rng(rng)
     slow = read_manifest(slow_manifest)
+    fast = read_manifest(fast_manifest) if fast_manifest is not None else None
+    # dataset 6's liquid temperature belongs to the whole campaign, so that the datasets of
+    # disjoint seed sets (a model's training and held-out runs) hold the same temperatures
+    matched = matched_liquid_temperature(slow, fast) if fast and 6 in numbers else None
     if seeds is not None:
         wanted = {int(s) for s in seeds}
         slow = [r for r in slow if r.get("seed") in wanted]
-    fast = read_manifest(fast_manifest) if fast_manifest is not None else None
     if fast is not None and fast_seeds is not None:
         wanted = {int(s) for s in fast_seeds}
         fast = [r for r in fast if r.get("seed") in wanted]
@@ -308,7 +312,7 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
             if fast is None:
                 raise InputError("dataset 6 needs a fast-cooling manifest (--fast MANIFEST)")
             glass_rows = _rows_at(fast, GLASS_TEMPERATURE)
-            liquid_t = matched_liquid_temperature(slow, fast)
+            liquid_t = matched
             liquid_rows = _rows_at(slow, liquid_t)
             source = {"glass": str(fast_manifest), "liquid": str(slow_manifest)}
         else:

@@ -187,12 +187,12 @@ PAPER_TG = {200_000: 0.39, 20_000_000: 0.37}
 
 
 def fit_campaign(manifest, out, t_cool=None, t_max: float = 1.0,
-                 n_bootstrap: int = 1000) -> list[GlassTransition]:
+                 n_bootstrap: int = 1000, seeds=None) -> list[GlassTransition]:
     """Tg of every cooling rate of a ``glassml simulate`` manifest, written to ``out``.
 
     Writes ``tcool_<rate>.json`` per rate (with the paper's Tg where it has one), ``tg.json``
     when there is one rate, and the figure ``tg.png``. ``t_cool`` lists the rates to fit
-    (default: all).
+    (default: all); ``seeds`` keeps only those runs (e.g. a model's training runs).
     """
     from .datasets import read_manifest
     from .fileio import atomic_path, write_json_atomic
@@ -201,6 +201,11 @@ def fit_campaign(manifest, out, t_cool=None, t_max: float = 1.0,
     if "e_is" not in rows[0] or "t_cool" not in rows[0]:
         raise InputError(f"{manifest} has no e_is/t_cool columns; is it a `glassml simulate` "
                          "manifest?")
+    if seeds is not None:
+        wanted = {int(s) for s in seeds}
+        rows = [r for r in rows if r["seed"] in wanted]
+        if not rows:
+            raise InputError(f"{manifest} has no runs with seeds {sorted(wanted)}")
     rates = sorted({r["t_cool"] for r in rows}, reverse=True)
     chosen = t_cool or rates
     missing = set(chosen) - set(rates)

@@ -81,3 +81,11 @@ def test_glassml_tg_writes_json_and_figure(tmp_path):
     assert info["n_runs"] == 6 and info["t_cool"] == 200_000
     assert abs(info["tg"] - TG) < 0.05
     assert (out / "tg.png").stat().st_size > 10_000
+
+    # --seeds fits only those runs (a model's training runs)
+    result = subprocess.run([sys.executable, "-m", "ovito_glassml", "tg", str(manifest), "--out",
+                             str(tmp_path / "tg4"), "--bootstrap", "50", "--seeds",
+                             ",".join(str(r["seed"]) for r in rows[:1]) + "," + str(rows[-1]["seed"])],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "tg4" / "tcool_200000.json").read_text())["n_runs"] == 2

@@ -18,6 +18,7 @@ from ovito_glassml._lammps import lmp_environment, lmp_executable
 from ovito_glassml.configuration import read_dump
 from ovito_glassml.datasets import read_manifest
 from ovito_glassml.simulation import PRESETS, Campaign, run_simulation
+from paths import SMALL as ROOT_SMALL
 
 SMALL = PRESETS["small"]
 SEEDS = [11, 12, 13]
@@ -275,3 +276,19 @@ def test_tg_labelled_dataset_leaves_out_the_band_around_tg(campaign):
     assert set(ds.seed) == set(SEEDS[:2])
     with pytest.raises(Exception, match="no glass configurations"):
         build_tg_dataset(out / "manifest.csv", tg=0.05, band=0.01)
+
+
+def test_dataset6_of_disjoint_seed_sets_pairs_the_same_liquid_temperature():
+    """Train and held-out datasets 6 (disjoint runs) hold the campaign's matched liquid."""
+    from ovito_glassml.datasets import build_datasets, matched_liquid_temperature
+
+    slow, fast = ROOT_SMALL / "slow" / "manifest.csv", ROOT_SMALL / "fast" / "manifest.csv"
+    campaign = matched_liquid_temperature(read_manifest(slow), read_manifest(fast))
+    slow_seeds = sorted({r["seed"] for r in read_manifest(slow)})
+    fast_seeds = sorted({r["seed"] for r in read_manifest(fast)})
+    parts = [build_datasets(slow, fast, numbers=(6,), seeds=slow_seeds[i::2],
+                            fast_seeds=fast_seeds[i::2])[6] for i in (0, 1)]
+    for part in parts:
+        assert part.meta["liquid_temperature"] == campaign
+        assert set(part.temperature[part.label == 0]) == {campaign}
+    assert not set(parts[0].seed) & set(parts[1].seed)

@@ -14,16 +14,19 @@ def register(sub) -> None:
     p.add_argument("--t-max", type=float, default=1.0,
                    help="highest temperature in the fit (default 1.0; E_IS saturates above)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the runs")
+    p.add_argument("--seeds", help="only these runs, e.g. 1-32 (default: all)")
     p.add_argument("--out", help="output folder (default: beside the manifest)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..glass_transition import fit_campaign
+    from .simulate import parse_seeds
 
     out = Path(args.out) if args.out else Path(args.manifest).parent
     results = fit_campaign(args.manifest, out, t_cool=args.t_cool, t_max=args.t_max,
-                           n_bootstrap=args.bootstrap)
+                           n_bootstrap=args.bootstrap,
+                           seeds=parse_seeds(args.seeds) if args.seeds else None)
     for res in results:
         print(f"t_cool={res.t_cool}: Tg = {res.tg:.3f} ± {res.tg_err:.3f} from {res.n_runs} runs "
               f"-> {out / f'tcool_{res.t_cool}.json'}")
