@@ -9,7 +9,7 @@ For a trained D-MPNN and held-out runs of a campaign (slow runs, and fast runs f
 * the cooling curve: the tiled and whole-frame glass probability of every saved temperature,
   averaged over the held-out runs, and the temperature where the tiled curve crosses 0.5.
 
-This is the model card's evidence (``glassml model-card``).
+This is the shipped model's evidence (its MODEL_CARD.md).
 """
 
 from __future__ import annotations
