@@ -233,3 +233,28 @@ def test_geometry_model_reads_the_distances_not_only_the_graph_shape(dataset):
 def test_input_layer_has_a_bias_unless_the_paper_is_asked_for():
     assert _model().encoder.W_i.bias is not None
     assert _model(input_bias=False).encoder.W_i.bias is None
+
+
+def test_readout_norm_trains_on_one_graph_and_round_trips_through_a_folder(dataset, tmp_path):
+    spec = GraphSpec(window_length=0.3, length_scale=30.0)
+    model = _model(node_dim=spec.node_dim, edge_dim=spec.edge_dim, readout_norm=True)
+    assert isinstance(model.readout_norm, torch.nn.BatchNorm1d)
+    graphs = [window_graph(dataset[i], spec, np.random.default_rng(i)) for i in range(4)]
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for batch in (graphs[:3], graphs[3:]):              # the last batch holds a single graph
+        loss = model(Batch.from_data_list(batch)).logsumexp(dim=1).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    assert int(model.readout_norm.num_batches_tracked) == 1   # the one-graph batch left the stats alone
+    save_dmpnn(tmp_path / "m", model, spec, data={"dataset": str(DATA)})
+    clf = load_classifier(tmp_path / "m")
+    both = Batch.from_data_list(graphs)
+    with torch.no_grad():
+        assert torch.equal(model(both), clf.module(both))
+    # evaluation normalises with the running statistics: a graph alone reads as in a batch
+    alone = Batch.from_data_list(graphs[:1])
+    with torch.no_grad():
+        assert torch.allclose(clf.module(alone), clf.module(both)[:1], atol=1e-5)

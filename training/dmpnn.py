@@ -51,6 +51,7 @@ class DMPNNTrainingConfig:
     attention_scaling: str = DMPNNHyperparameters.attention_scaling
     aggregation: str = DMPNNHyperparameters.aggregation
     input_bias: bool = DMPNNHyperparameters.input_bias
+    readout_norm: bool = DMPNNHyperparameters.readout_norm
     batch_size: int = 10
     epochs: int = 10
     windows_per_epoch: int = 1

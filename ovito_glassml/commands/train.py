@@ -51,6 +51,9 @@ def register(sub) -> None:
                    help="graph readout over particles (paper Eq. 8: sum)")
     d.add_argument("--no-input-bias", dest="input_bias", action="store_false",
                    help="no bias on the input layer W_i (the paper's Eq. 4)")
+    d.add_argument("--readout-norm", action="store_true",
+                   help="batch-normalise the graph vector before the FFN (for inherent "
+                        "structures, whose classes differ by little against a large common offset)")
     d.add_argument("--epochs", type=int, default=10)
     d.add_argument("--windows-per-epoch", type=int, default=1,
                    help="random windows per configuration per epoch (paper: 1)")
@@ -137,7 +140,8 @@ def _train_dmpnn(args, out) -> int:
         graph=graph, hidden_size=args.hidden_size,
         message_steps=args.message_steps, dropout=args.dropout, ffn_layers=args.ffn_layers,
         attention=args.attention, attention_scaling=args.attention_scaling,
-        aggregation=args.aggregation, input_bias=args.input_bias, batch_size=args.batch_size,
+        aggregation=args.aggregation, input_bias=args.input_bias,
+        readout_norm=args.readout_norm, batch_size=args.batch_size,
         epochs=args.epochs, windows_per_epoch=args.windows_per_epoch, seed=args.seed,
         initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10)
     provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
