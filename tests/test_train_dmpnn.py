@@ -130,3 +130,30 @@ def test_train_command_writes_a_loadable_model_folder(tmp_path):
 def test_evaluate_command_reports_a_missing_model_folder_in_one_line(tmp_path, capsys):
     assert main(["evaluate", "--model", str(tmp_path / "none"), "--data", str(DATA)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_readout_normalisation_ends_with_the_final_networks_training_statistics(dataset, split, tmp_path):
+    """After training, the readout norm's mean and variance are those of the final network's
+    graph vectors on training windows (not running averages that trail the training)."""
+    from torch_geometric.data import Batch
+
+    from ovito_glassml.graphs import FrameGraphs
+    from ovito_glassml.models.dmpnn import GraphBatch
+
+    train = dataset.subset(split[0])
+    config = quick(epochs=3, readout_norm=True)
+    train_dmpnn(train, tmp_path / "m", config, progress=False)
+    module = load_classifier(tmp_path / "m").module
+    assert module.hparams.readout_norm
+    rng = np.random.default_rng(7)
+    spec = load_classifier(tmp_path / "m").graph_spec
+    graphs = [FrameGraphs(train[i], spec).random_window(rng) for i in range(len(train)) for _ in range(8)]
+    with torch.no_grad():
+        batch = GraphBatch.of(Batch.from_data_list(graphs))
+        vectors = module.aggregation(module.encoder(batch)[0], batch)
+    norm = module.readout_norm
+    live = vectors.std(dim=0) > 1e-2 * vectors.std(dim=0).max()   # units that are on
+    scale = vectors.std(dim=0)[live]
+    # other random windows than the training pass drew: agree within their sampling noise
+    assert torch.all((norm.running_mean[live] - vectors.mean(dim=0)[live]).abs() < scale)
+    assert torch.all((norm.running_var[live].sqrt() / scale - 1).abs() < 0.5)
