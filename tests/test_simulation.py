@@ -292,3 +292,25 @@ def test_dataset6_of_disjoint_seed_sets_pairs_the_same_liquid_temperature():
         assert part.meta["liquid_temperature"] == campaign
         assert set(part.temperature[part.label == 0]) == {campaign}
     assert not set(parts[0].seed) & set(parts[1].seed)
+
+
+def test_a_second_campaign_skips_the_seed_a_live_one_is_running(tmp_path):
+    """Two campaigns asked for the same seed: the second leaves it to the first, whose run survives."""
+    out = tmp_path / "shared"
+    first = subprocess.Popen([sys.executable, "-m", "ovito_glassml", "simulate", "--out", str(out),
+                              "--preset", "small", "--seeds", "44", "--t-cool", "200000", "--processes", "1",
+                              "--no-progress"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(out.glob(".partial/*seed44_*")):
+        time.sleep(0.02)
+    # the first run cools for 2e5 steps (a few seconds longer than the second needs to start)
+    second = glassml("simulate", "--out", str(out), "--preset", "small", "--seeds", "44",
+                     "--t-cool", "200000", "--processes", "1", "--no-progress")
+    assert second.returncode == 0, second.stderr
+    assert f"process {first.pid} is running it" in second.stderr
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    rows = read_manifest(out / "manifest.csv")
+    assert {r["seed"] for r in rows} == {44}
+    assert not list(out.glob(".partial/*"))
