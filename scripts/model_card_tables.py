@@ -1,8 +1,8 @@
 """Print the shipped model card's tables (markdown) from the JSON files that measured them.
 
     python scripts/model_card_tables.py results/model/shipped
-reads ``heldout/heldout.json``, ``energy_bound.json`` and ``per_dataset/per_dataset.json`` (each
-when present) under that folder, and ``results/paper/experiments/size_transfer_shipped_dataset*.json``.
+reads ``heldout.json`` and ``energy_bound.json`` (each when present) in that folder,
+``../per_dataset/per_dataset.json`` beside it, and ``results/paper/experiments/size_transfer_shipped_dataset*.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def main() -> None:
         print("\nwindow pair-energy yardstick (threshold from the training runs' Tg labels):")
         print(" ".join(f"{t}:{f:.3f}" for t, f in data["fraction_called_glass"].items()))
         print(" ".join(f"{k}: {cell(v)}" for k, v in data["datasets"].items()))
-    per = folder / "per_dataset" / "per_dataset.json"
+    per = folder.parent / "per_dataset" / "per_dataset.json"   # results/model/per_dataset
     if per.exists():
         data = json.loads(per.read_text())
         print("\n| dataset | window | tiles | frame | accuracy at l_win 0.1 / 0.15 / 0.2 / 0.25 / 0.3 / 0.5 / frame |")
