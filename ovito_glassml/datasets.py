@@ -228,6 +228,14 @@ LIQUID_TEMPERATURES = {1: 1.99, 2: 1.76, 3: 0.96, 4: 0.55, 5: 0.44}
 GLASS_TEMPERATURE = 0.05
 
 
+def rows_of_seeds(rows: list[dict], seeds) -> list[dict]:
+    """The manifest rows of the runs ``seeds`` (all rows when ``seeds`` is None)."""
+    if seeds is None:
+        return rows
+    wanted = {int(s) for s in seeds}
+    return [r for r in rows if int(r.get("seed", -1)) in wanted]
+
+
 def _rows_at(rows: list[dict], temperature: float) -> list[dict]:
     return [r for r in rows if abs(r["temperature"] - temperature) < 1e-6]
 
@@ -295,12 +303,9 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     # dataset 6's liquid temperature belongs to the whole campaign, so that the datasets of
     # disjoint seed sets (a model's training and held-out runs) hold the same temperatures
     matched = matched_liquid_temperature(slow, fast) if fast and 6 in numbers else None
-    if seeds is not None:
-        wanted = {int(s) for s in seeds}
-        slow = [r for r in slow if r.get("seed") in wanted]
-    if fast is not None and fast_seeds is not None:
-        wanted = {int(s) for s in fast_seeds}
-        fast = [r for r in fast if r.get("seed") in wanted]
+    slow = rows_of_seeds(slow, seeds)
+    if fast is not None:
+        fast = rows_of_seeds(fast, fast_seeds)
     out: dict[int, PackedDataset] = {}
     for number in numbers:
         if number in LIQUID_TEMPERATURES:
@@ -352,10 +357,7 @@ def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
         raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     if not band >= 0:
         raise InputError(f"band must be >= 0, got {band!r}")
-    rows = read_manifest(manifest)
-    if seeds is not None:
-        wanted = {int(s) for s in seeds}
-        rows = [r for r in rows if int(r.get("seed", -1)) in wanted]
+    rows = rows_of_seeds(read_manifest(manifest), seeds)
     kept = []
     for row in rows:
         if row["temperature"] <= tg - band:

@@ -194,18 +194,16 @@ def fit_campaign(manifest, out, t_cool=None, t_max: float = 1.0,
     when there is one rate, and the figure ``tg.png``. ``t_cool`` lists the rates to fit
     (default: all); ``seeds`` keeps only those runs (e.g. a model's training runs).
     """
-    from .datasets import read_manifest
+    from .datasets import read_manifest, rows_of_seeds
     from .fileio import atomic_path, write_json_atomic
 
     rows = read_manifest(manifest)
     if "e_is" not in rows[0] or "t_cool" not in rows[0]:
         raise InputError(f"{manifest} has no e_is/t_cool columns; is it a `glassml simulate` "
                          "manifest?")
-    if seeds is not None:
-        wanted = {int(s) for s in seeds}
-        rows = [r for r in rows if r["seed"] in wanted]
-        if not rows:
-            raise InputError(f"{manifest} has no runs with seeds {sorted(wanted)}")
+    rows = rows_of_seeds(rows, seeds)
+    if not rows:
+        raise InputError(f"{manifest} has no runs with seeds {sorted(seeds)}")
     rates = sorted({r["t_cool"] for r in rows}, reverse=True)
     chosen = t_cool or rates
     missing = set(chosen) - set(rates)

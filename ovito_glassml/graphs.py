@@ -215,9 +215,7 @@ class FrameGraphs:
 
     def random_window(self, rng=None) -> ParticleGraph:
         """The paper's augmentation: a window whose corner is uniform in ``[0, 1 - side]``."""
-        side = self.side()
-        rng = np.random.default_rng(rng)
-        return self.window_at(rng.uniform(0.0, 1.0, size=2) * (1.0 - side))
+        return self.window_at(random_origin(np.random.default_rng(rng), self.side()))
 
     def tiles(self) -> list[ParticleGraph]:
         """The windows tiling the frame (see :func:`window_origins`)."""
@@ -227,6 +225,12 @@ class FrameGraphs:
         """``(W, N)`` float32 0/1 matrix: which particles lie in each tiling window."""
         origins = window_origins(self.config, self.spec)
         return window_members(self._scaled, origins, self.side()).astype(np.float32)
+
+
+def random_origin(rng: np.random.Generator, side) -> np.ndarray:
+    """One random window corner (scaled), uniform in ``[0, 1 - side]`` per axis: the draw of
+    :meth:`FrameGraphs.random_window`, shared by whatever must see the same windows."""
+    return rng.uniform(0.0, 1.0, size=2) * (1.0 - np.asarray(side))
 
 
 def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleGraph:

@@ -104,11 +104,9 @@ class Neighbors:
     def pairs_within(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
         """Unordered pairs ``(i < j)`` closer than ``radius`` and their (minimum-image) distances."""
         pairs = self._tree.query_pairs(radius, output_type="ndarray")
-        if self._tree.boxsize is None:
-            d = self._points[pairs[:, 0]] - self._points[pairs[:, 1]]
-        else:
+        d = self._points[pairs[:, 0]] - self._points[pairs[:, 1]]
+        if self._tree.boxsize is not None:
             box = self._tree.boxsize[: self._points.shape[1]]
-            d = self._points[pairs[:, 0]] - self._points[pairs[:, 1]]
             d -= box * np.round(d / box)
         return pairs.astype(np.int64), np.sqrt((d * d).sum(axis=1))
 

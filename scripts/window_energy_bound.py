@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from ovito_glassml.baselines import window_means
 from ovito_glassml.commands.simulate import parse_seeds
 from ovito_glassml.datasets import LIQUID_TEMPERATURES, dataset_from_manifest, read_manifest
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.graph_spec import GraphSpec
-from ovito_glassml.neighbors import window_members
+from ovito_glassml.graphs import window_side
 from ovito_glassml.potential import pair_energy_per_particle
-from ovito_glassml.training.window_baselines import fitted_scores, window_side
+from ovito_glassml.training.window_baselines import fitted_scores
 
 SLOW = "data/paper/slow/manifest.csv"
 
@@ -39,10 +40,8 @@ def window_energies(rows, windows: int, window_length: float, rng) -> dict[float
     out: dict[float, list] = {}
     for i in tqdm(range(len(dataset)), desc="frames", leave=False):
         config = dataset[i]
-        side = window_side(config, spec)
-        origins = rng.uniform(0.0, 1.0, size=(windows, 2)) * (1.0 - side)
-        inside = window_members(config.scaled_positions(), origins, side).astype(float)
-        energy = inside @ pair_energy_per_particle(config) / inside.sum(axis=1)
+        energy, _ = window_means(config, pair_energy_per_particle(config),
+                                 window_side(config, spec), windows, rng)
         out.setdefault(round(float(dataset.temperature[i]), 4), []).append(energy)
     return {t: np.concatenate(v) for t, v in out.items()}
 

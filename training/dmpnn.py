@@ -251,10 +251,7 @@ def readout_statistics(model: DMPNN, sampler: WindowSampler, samples: np.ndarray
     model.train()
     with torch.no_grad():
         for start in range(0, len(samples), size):
-            idx = samples[start:start + size]
-            if len(idx) < 2:
-                continue
-            model(sampler.batch(idx, rng).to(device))
+            model(sampler.batch(samples[start:start + size], rng).to(device))
     norm.momentum = momentum
     model.eval()
 

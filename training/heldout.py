@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ovito_glassml.datasets import (GLASS_TEMPERATURE, LIQUID_TEMPERATURES, _rows_at,
                                     dataset_from_manifest, matched_liquid_temperature,
-                                    read_manifest)
+                                    read_manifest, rows_of_seeds)
 from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import FrameGraphs
 
@@ -80,15 +80,13 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     rng = np.random.default_rng(rng)
     seeds = {int(s) for s in seeds}
     campaign = read_manifest(slow_manifest)
-    slow = [r for r in campaign if r.get("seed") in seeds]
+    slow = rows_of_seeds(campaign, seeds)
     if not slow:
         raise InputError(f"{slow_manifest} has no runs with seeds {sorted(seeds)}")
     fast, matched = [], None
     if fast_manifest is not None:
-        wanted = None if fast_seeds is None else {int(s) for s in fast_seeds}
         fast_campaign = read_manifest(fast_manifest)
-        fast = [r for r in _rows_at(fast_campaign, GLASS_TEMPERATURE)
-                if wanted is None or r.get("seed") in wanted]
+        fast = rows_of_seeds(_rows_at(fast_campaign, GLASS_TEMPERATURE), fast_seeds)
         # dataset 6's liquid: the temperature whose mean E_IS over the whole campaign matches
         # the fast glass's (the paper's definition), not a fixed one
         matched = matched_liquid_temperature(campaign, fast_campaign)

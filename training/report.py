@@ -304,12 +304,12 @@ def _section_window_baselines(groups, base: Path) -> list[str]:
         number = str(cv.get("dataset_number"))
         other = cnn.get(number)
         frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
-        frame_auc = None if any(a is None for a, _ in frame) or not frame else np.mean([a for a, _ in frame])
+        known = frame and all(auc is not None for auc, _ in frame)
+        frame_cell = cell(*np.mean(frame, axis=0)) if known else "–"
         rows.append((number, "| " + " | ".join(
             [number, cell(cv["auc_mean"], cv["accuracy_mean"])]
             + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
-            + [cell(frame_auc, frame_auc is not None and np.mean([c for _, c in frame])),
-               cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
+            + [frame_cell, cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
     lines += [row for _, row in sorted(rows)]
     return lines + [""]
 

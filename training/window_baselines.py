@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts
 from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
-from ovito_glassml.graphs import window_side
+from ovito_glassml.graphs import random_origin, window_side
 from ovito_glassml.neighbors import Neighbors, window_members
 from ovito_glassml.potential import pair_energy_per_particle
 
@@ -66,7 +66,7 @@ def random_origins(dataset: PackedDataset, indices, spec, windows: int, rng):
     rng = np.random.default_rng(rng)
     for i in indices:
         side = window_side(dataset[int(i)], spec)
-        yield int(i), np.array([rng.uniform(0.0, 1.0, size=2) * (1.0 - side) for _ in range(windows)])
+        yield int(i), np.array([random_origin(rng, side) for _ in range(windows)])
 
 
 def draw_window_values(dataset: PackedDataset, indices, values: list[dict], spec, windows: int,

@@ -274,6 +274,12 @@ def feed_forward(hidden_size: int, layers: int, dropout: float, outputs: int = 2
     return nn.Sequential(*modules)
 
 
+def _stacked(weights: list[torch.Tensor], graphs: GraphBatch) -> torch.Tensor:
+    """The attention of every message step as one ``(T - 1, E)`` tensor (no rows without it)."""
+    return (torch.stack(weights) if weights
+            else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
+
+
 class DMPNN(nn.Module):
     """The D-MPNN glass/liquid classifier: message passing, graph readout, FFN.
 
@@ -305,9 +311,7 @@ class DMPNN(nn.Module):
         logits = self.head(self.aggregation(h_v, graphs))
         if not return_attention:
             return logits
-        attention = (torch.stack(weights) if weights
-                     else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
-        return logits, attention
+        return logits, _stacked(weights, graphs)
 
     def pooled_logits(self, batch, groups: torch.Tensor):
         """Logits of node groups read out from one pass over ``batch`` (one graph).
@@ -325,9 +329,7 @@ class DMPNN(nn.Module):
         pooled = groups @ h_v
         if self.hparams.aggregation == "mean":
             pooled = pooled / groups.sum(dim=1, keepdim=True).clamp(min=1)
-        attention = (torch.stack(weights) if weights
-                     else graphs.x.new_zeros((0, graphs.edge_index.size(1))))
-        return self.head(pooled), self.head(self.aggregation(h_v, graphs)), attention
+        return self.head(pooled), self.head(self.aggregation(h_v, graphs)), _stacked(weights, graphs)
 
     @torch.no_grad()
     def glass_probability(self, batch) -> torch.Tensor:
