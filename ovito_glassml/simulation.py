@@ -154,14 +154,16 @@ def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path | None:
     # leftovers of an interrupted attempt at this same run are removed; other runs' folders are
     # left alone, and so is this run's folder while a live process on this host writes it (two
     # campaigns on one output folder share the work instead of destroying each other's run)
-    for other in partial_root.glob(f"tcool{config.t_cool}_seed{seed}_*"):
-        owner = _live_owner(other.name.rsplit("_", 1)[1])
+    prefix = f"tcool{config.t_cool}_seed{seed}_"
+    for other in partial_root.glob(prefix + "*"):
+        # the tag is everything after the prefix: host names may hold underscores
+        owner = _live_owner(other.name[len(prefix):])
         if owner is not None:
             print(f"seed {seed}: process {owner} is running it into {other}; skipped",
                   file=sys.stderr)
             return None
         shutil.rmtree(other, ignore_errors=True)
-    partial = partial_root / f"tcool{config.t_cool}_seed{seed}_{os.getpid()}@{socket.gethostname()}"
+    partial = partial_root / f"{prefix}{os.getpid()}@{socket.gethostname()}"
     partial.mkdir(parents=True)
 
     from ._lammps import lammps_module

@@ -314,3 +314,14 @@ def test_a_second_campaign_skips_the_seed_a_live_one_is_running(tmp_path):
     rows = read_manifest(out / "manifest.csv")
     assert {r["seed"] for r in rows} == {44}
     assert not list(out.glob(".partial/*"))
+
+
+def test_a_live_partial_folder_is_recognised_when_the_host_name_has_underscores(tmp_path, monkeypatch):
+    from ovito_glassml import simulation
+
+    monkeypatch.setattr(simulation.socket, "gethostname", lambda: "node_7_a")
+    config = PRESETS["small"]
+    live = tmp_path / ".partial" / f"tcool{config.t_cool}_seed45_{os.getppid()}@node_7_a"
+    live.mkdir(parents=True)
+    assert run_simulation(config, 45, tmp_path) is None        # the live run's, left to it
+    assert live.exists()
