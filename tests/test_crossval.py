@@ -181,16 +181,19 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
     out = tmp_path / "cv"
     args = ["crossval", "--model", "dmpnn", "--data", str(DATASETS / "dataset6.npz"), "--out",
             str(out), "--preset", "small", "--iterations", "2", "--epochs", "1",
-            "--space", "hidden_size=16", "--space", "window_length=0.3"]
+            "--space", "hidden_size=16", "--space", "window_length=0.3", "--space", "readout_norm=1"]
     assert main(args) == 0
     report = json.loads((out / "crossval.json").read_text())
+    # a trainer setting outside Table 2, fixed for every trial and recorded as a change
+    assert "readout_norm: 1 (paper Table 2: not searched)" in report["reductions"]
     assert report["n_folds"] == 3 and 0.0 <= report["auc_mean"] <= 1.0
     assert report["provenance"]["wall_seconds"] > 0
     for fold in report["folds"]:
         assert not set(map(tuple, fold["train_runs"])) & set(map(tuple, fold["test_runs"]))
-        assert (Path(fold["model_dir"]) / "config.json").exists()
+        config = json.loads((Path(fold["model_dir"]) / "config.json").read_text())
+        assert config["hyperparameters"]["readout_norm"] is True
     assert main(args) == 0                                   # resumes: every fold read back
-    assert main(args[:-4] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2
+    assert main(args[:-6] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2
 
     # the window baselines on the same folds: fitted on outer train, scored on outer test
     assert main(["experiment", "window-baselines", "--crossval", str(out)]) == 0

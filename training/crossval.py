@@ -42,7 +42,7 @@ from .cache import cached_dataset
 from .objective import TrialObjective, fit_cnn_model, fit_dmpnn, score_cnn, score_dmpnn
 from .presets import MODELS, PRESETS, CrossValPreset
 from .provenance import provenance
-from .search import GridRange, best_trial, run_search, space_to_json, space_with
+from .search import EXTRA_SETTINGS, GridRange, best_trial, run_search, space_to_json, space_with
 from .splits import nested_folds
 
 
@@ -75,7 +75,7 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
         raise InputError(f"--model must be one of {MODELS}, got {model!r}")
     if preset.iterations < 1 or preset.epochs < 1 or preset.final_epochs < 1:
         raise InputError("iterations and epochs must be positive")
-    space = space_with(preset.space(model), space_overrides)
+    space = space_with(preset.space(model), space_overrides, EXTRA_SETTINGS[model])
     dataset_path = Path(dataset_path)
     dataset = cached_dataset(dataset_path)
     splits = nested_folds(dataset, preset.folds, preset.test_fraction, preset.inner_fractions, seed)

@@ -70,7 +70,9 @@ class DMPNNTrainingConfig:
         if unknown:
             raise InputError(f"the D-MPNN trainer has no hyperparameter(s) {unknown}")
         graph = GraphSpec(**{k: v for k, v in params.items() if k in recipe})
-        return cls(graph=graph, **{k: v for k, v in params.items() if k not in recipe})
+        switches = {f.name for f in fields(cls) if f.type == "bool"}
+        return cls(graph=graph, **{k: bool(v) if k in switches else v
+                                   for k, v in params.items() if k not in recipe})
 
     def hyperparameters(self) -> DMPNNHyperparameters:
         names = {f.name for f in fields(DMPNNHyperparameters)}

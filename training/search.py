@@ -113,16 +113,28 @@ CNN_TABLE2 = {
 }
 
 
-def parse_range(text: str, base: Mapping[str, GridRange]) -> tuple[str, GridRange]:
+#: Trainer settings outside Table 2 that ``--space`` may fix or search, per model (name -> whether
+#: its values are whole numbers; a switch is 0 or 1), e.g. ``--space readout_norm=1``.
+EXTRA_SETTINGS = {
+    "dmpnn": {"readout_norm": True, "input_bias": True, "attention": True,
+              "windows_per_epoch": True, "initial_lr": False, "peak_lr": False, "final_lr": False},
+    "cnn": {},
+}
+
+
+def parse_range(text: str, base: Mapping[str, GridRange],
+                extra: Mapping[str, bool] | None = None) -> tuple[str, GridRange]:
     """``"name=low:high:step"`` or ``"name=value"`` as a ``(name, GridRange)`` overriding ``base``.
 
+    ``extra`` names settings outside ``base`` that may be given too (name -> integer values).
     Raises :class:`InputError` for an unknown name or a malformed range.
     """
+    extra = extra or {}
     name, sep, spec = text.partition("=")
     name = name.strip().replace("-", "_")
-    if not sep or name not in base:
+    if not sep or (name not in base and name not in extra):
         raise InputError(f"--space {text!r}: expected NAME=LOW:HIGH:STEP or NAME=VALUE with NAME "
-                         f"one of {', '.join(base)}")
+                         f"one of {', '.join([*base, *(n for n in extra if n not in base)])}")
     try:
         numbers = [float(p) for p in spec.split(":")]
     except ValueError as err:
@@ -131,14 +143,17 @@ def parse_range(text: str, base: Mapping[str, GridRange]) -> tuple[str, GridRang
         numbers = [numbers[0], numbers[0], 1.0]
     if len(numbers) != 3:
         raise InputError(f"--space {text!r}: give LOW:HIGH:STEP or a single value")
-    return name, GridRange(*numbers, integer=base[name].integer)
+    integer = base[name].integer if name in base else extra[name]
+    return name, GridRange(*numbers, integer=integer)
 
 
-def space_with(base: Mapping[str, GridRange], overrides=()) -> dict[str, GridRange]:
-    """``base`` with ``NAME=LOW:HIGH:STEP`` strings from ``overrides`` applied."""
+def space_with(base: Mapping[str, GridRange], overrides=(),
+               extra: Mapping[str, bool] | None = None) -> dict[str, GridRange]:
+    """``base`` with ``NAME=LOW:HIGH:STEP`` strings from ``overrides`` applied (names of ``base``
+    or of ``extra``, see :func:`parse_range`)."""
     space = dict(base)
     for text in overrides or ():
-        name, grid = parse_range(text, base)
+        name, grid = parse_range(text, base, extra)
         space[name] = grid
     return space
 
