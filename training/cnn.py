@@ -43,6 +43,7 @@ from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.images import IMAGE_SIZE, render_image
 from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, CNNClassifier, build_cnn,
+                                      limit_tensorflow_threads,
                                       glass_probability_of_logits, save_cnn_weights,
                                       save_keras_atomic)
 from ovito_glassml.models.store import save_model
@@ -237,6 +238,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
     model : keras.Model, trained.
     history : list of per-epoch dicts (loss, accuracy, learning rate, validation AUC, seconds).
     """
+    limit_tensorflow_threads()
     import keras
 
     train_indices = np.asarray(train_indices, dtype=np.int64)

@@ -1,0 +1,69 @@
+#!/bin/sh
+# The nested cross-validations of issue 12 on the 64-run campaign, as a queue that one or more
+# workers share: each worker takes the next job no live worker holds and no finished
+# crossval.json answers, so start one per core (one torch thread each):
+#   OMP_NUM_THREADS=1 nohup sh scripts/crossval_campaign.sh > runs/cv_a.log 2>&1 &
+#   OMP_NUM_THREADS=1 nohup sh scripts/crossval_campaign.sh > runs/cv_b.log 2>&1 &
+# Every job resumes where it stopped (finished folds, trial logs, epoch checkpoints), so an
+# interrupted queue is restarted with the same commands. The datasets are built first if missing:
+#   glassml dataset data/paper/slow/manifest.csv --fast data/paper/fast/manifest.csv --out DATA [--inherent]
+#   sh scripts/crossval_campaign.sh [DATA] [OUT]    (default data/paper/datasets results/paper/crossval)
+set -eu
+DATA=${1:-data/paper/datasets}
+OUT=${2:-results/paper/crossval}
+GLASSML=${GLASSML:-.venv/bin/glassml}
+LOCKS=$OUT/.locks
+HOST=$(hostname)
+mkdir -p "$LOCKS"
+
+take() {    # take NAME: hold the lock NAME unless a live worker on this host holds it
+    if ! mkdir "$LOCKS/$1" 2>/dev/null; then
+        owner=$(cat "$LOCKS/$1/owner" 2>/dev/null || true)
+        pid=${owner%@*}
+        if [ "${owner#*@}" = "$HOST" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            echo "$1: worker $owner has it" >&2
+            return 1
+        fi
+        echo "$1: taking over from a stopped worker (${owner:-unknown})" >&2
+    fi
+    echo "$$@$HOST" > "$LOCKS/$1/owner"
+}
+
+build() {   # build FILE [--inherent]: the six datasets of one kind, unless FILE exists
+    until [ -f "$1" ]; do
+        if take "build$2"; then
+            # shellcheck disable=SC2086
+            "$GLASSML" dataset data/paper/slow/manifest.csv --fast data/paper/fast/manifest.csv \
+                --out "$DATA" $2
+            rm -rf "$LOCKS/build$2"
+        else
+            sleep 30   # another worker builds them
+        fi
+    done
+}
+build "$DATA/dataset6.npz" ""
+build "$DATA/dataset6-is.npz" "--inherent"
+
+# the order in which results matter most: the D-MPNN on the paper's datasets, the inherent-
+# structure datasets of the open question (5-is, 6-is), the CNN, then the other -is datasets
+JOBS="dmpnn:dataset1 dmpnn:dataset2 dmpnn:dataset3 dmpnn:dataset4 dmpnn:dataset5 dmpnn:dataset6
+dmpnn:dataset5-is dmpnn:dataset6-is cnn:dataset1 cnn:dataset2 cnn:dataset3 cnn:dataset4
+cnn:dataset5 cnn:dataset6 dmpnn:dataset1-is dmpnn:dataset2-is dmpnn:dataset3-is dmpnn:dataset4-is"
+
+for job in $JOBS; do
+    model=${job%%:*}; name=${job#*:}
+    out="$OUT/$model/$name"
+    [ -f "$out/crossval.json" ] && continue
+    take "$model-$name" || continue
+    case "$job" in
+        # inherent structures: the readout norm (without it the D-MPNN stays at loss ln 2 on
+        # minimised frames) and windows up to half the box
+        dmpnn:*-is) extra="--preset campaign --space readout_norm=1 --space window_length=0.1:0.5:0.05" ;;
+        dmpnn:*)    extra="--preset campaign" ;;
+        cnn:*)      extra="--preset campaign" ;;
+    esac
+    echo "== $(date -u +%FT%TZ) $job" >&2
+    # shellcheck disable=SC2086
+    "$GLASSML" crossval --model "$model" --data "$DATA/$name.npz" --out "$out" $extra
+    rm -rf "$LOCKS/$model-$name"
+done
