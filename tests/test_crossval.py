@@ -155,6 +155,24 @@ def test_small_preset_keeps_the_paper_protocol_shape():
     assert paper.dmpnn_space["window_length"].values() == [0.1, 0.15, 0.2, 0.25, 0.3]
 
 
+@pytest.mark.parametrize("model, iterations", [("dmpnn", None), ("cnn", 10)])
+def test_campaign_protocol_lets_tpe_model_at_least_five_trials(model, iterations):
+    """Issue 12: >= 10 trials per fold, more than hyperopt's random start-up draws (the CNN's
+    count is the one scripts/crossval_campaign.sh gives it)."""
+    from ovito_glassml.training.crossval import protocol_changes
+    from ovito_glassml.training.presets import preset_with
+    from ovito_glassml.training.search import space_to_json
+
+    preset = preset_with("campaign", iterations)
+    assert preset.iterations >= 10 and preset.iterations - preset.startup_trials >= 5
+    changes = protocol_changes(model, preset.as_dict(), space_to_json(preset.space(model)))
+    assert not any("random search" in line for line in changes)
+    assert any(line.startswith("TPE trials per fold") for line in changes)
+    script = (ROOT / "scripts" / "crossval_campaign.sh").read_text()
+    if iterations:
+        assert f"--iterations {iterations}" in script
+
+
 def test_protocol_changes_list_every_reduction_from_the_paper_protocol():
     from dataclasses import replace
 

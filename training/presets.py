@@ -62,13 +62,15 @@ PRESETS = {
     # the 4x campaign (issue 12) on two CPU cores: the D-MPNN of the geometry issue (invariant
     # features, RBF edges, frame neighbours) is small (h <= 128 learns these datasets; Table 2's
     # 300-2400 costs 10-100x more on a CPU) and sees 8 random windows per configuration and
-    # epoch, so 15 epochs per trial; 12 TPE trials per fold, 7 after the 5 random start-up draws
+    # epoch, so 15 epochs per trial; 12 TPE trials per fold, 7 after the 5 random start-up draws.
+    # The CNN (~0.1 CPU-s per image and step) sees ~80 images per epoch: batches of at most 40
+    # give it >= 2 steps per epoch (Table 2's 100 would give one step per epoch, 15 in a trial)
     "campaign": CrossValPreset(
         "campaign", iterations=12, epochs=15, final_epochs=30,
         dmpnn_space={**DMPNN_TABLE2,
                      "hidden_size": GridRange(16, 128, 16, integer=True),
                      "windows_per_epoch": GridRange(8, 8, 1, integer=True)},
-        cnn_space=CNN_TABLE2),
+        cnn_space={**CNN_TABLE2, "batch_size": GridRange(10, 40, 10, integer=True)}),
     # about two minutes on one CPU thread with data/small (24 frames of 1080 particles): small
     # networks, and 60 epochs because 16 training frames give only 2-4 optimiser steps per epoch
     "small": CrossValPreset(
