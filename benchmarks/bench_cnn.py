@@ -1,7 +1,7 @@
 """Benchmark the CNN's two costs: rendering images and training the network, on this CPU.
 
 In one run, on a 4320-particle configuration (a paper frame,
-/work/runs/paper/tcool200000/*/T0.05.dump, if one exists; else four different committed
+data/paper/slow/tcool200000/*/T0.05.dump.gz of the committed campaign, if there is one; else four different committed
 data/small 30x30 frames tiled 2x2 into a 60x60 box):
 
 * rendering, images/s: the vectorised rasteriser (:func:`ovito_glassml.images.render_image`,
@@ -23,9 +23,10 @@ Usage: ``python benchmarks/bench_cnn.py --json FILE [--renders N] [--batches B]
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -38,16 +39,19 @@ from ovito_glassml.images import (BLUE, DIAMETERS, IMAGE_SIZE, ORANGE, WHITE, re
 from ovito_glassml.models.cnn import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[1]
+#: glass frames of the committed campaign (t_cool 2e5, T = 0.05), relative to the repository
+PAPER_DUMPS = "data/paper/slow/tcool200000/seed*/T0.05.dump.gz"
 TARGET_IMAGES_PER_CORE_SECOND = 300
 TARGET_TRAIN_MS_PER_SAMPLE = 20
 
 
 def paper_frames(count: int = 4) -> tuple[list[Configuration], str]:
     """``count`` 4320-particle configurations and where they came from."""
-    dumps = sorted(glob.glob("/work/runs/paper/tcool200000/*/T0.05.dump"))
+    dumps = sorted(ROOT.glob(PAPER_DUMPS))
     if dumps:
         frames = [read_dump(d) for d in dumps[:count]]
-        return (frames * count)[:count], f"{len(dumps[:count])} paper frame(s) {dumps[0]} ..."
+        return ((frames * count)[:count],
+                f"{len(dumps[:count])} paper frame(s) {dumps[0].relative_to(ROOT)} ...")
     small = load_dataset(ROOT / "data/small/datasets/dataset1.npz")
     shifts = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
     frames = []
@@ -171,6 +175,25 @@ def bench_training(frames: list[Configuration], batch_size: int, batches: int,
     }
 
 
+def onednn_ratio(batch_size: int, batches: int) -> dict:
+    """Float32 training with TensorFlow's oneDNN kernels (TF_ENABLE_ONEDNN_OPTS=1, the package's
+    default) and without (=0), each in a fresh process (TensorFlow reads the switch at import),
+    one after the other on the same frames."""
+    rows = {}
+    for flag in ("0", "1"):
+        env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS=flag)
+        done = subprocess.run([sys.executable, __file__, "--json", os.devnull, "--onednn-child",
+                               "--batch-sizes", str(batch_size), "--batches", str(batches)],
+                              env=env, capture_output=True, text=True, check=True)
+        rows[flag] = json.loads(done.stdout.strip().splitlines()[-1])
+    off, on = rows["0"]["ms_per_sample_cached"], rows["1"]["ms_per_sample_cached"]
+    return {"batch_size": batch_size, "precision": "float32",
+            "ms_per_sample_tensorflow_kernels": off, "ms_per_sample_onednn": on,
+            "cpu_ms_per_sample_tensorflow_kernels": rows["0"]["cpu_ms_per_sample_cached"],
+            "cpu_ms_per_sample_onednn": rows["1"]["cpu_ms_per_sample_cached"],
+            "speedup": off / on}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="where to write the figures")
@@ -178,9 +201,14 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-sizes", default="20,50",
                         help="training batch sizes, comma-separated (paper: 10-100)")
     parser.add_argument("--batches", type=int, default=5, help="timed training batches")
+    parser.add_argument("--onednn-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     frames, source = paper_frames()
+    if args.onednn_child:       # one float32 timing in this process's TensorFlow, as JSON
+        print(json.dumps(bench_training(frames, int(args.batch_sizes.split(",")[0]),
+                                        args.batches, "float32")))
+        return 0
     print(f"configuration: {source}", flush=True)
     rendering = bench_rendering(frames, args.renders)
     rows = {"vectorised, one per call": rendering["vectorised_images_per_s"],
@@ -215,8 +243,13 @@ def main(argv=None) -> int:
     print(f"fastest: {best_ms:.1f} ms/sample (batch {best['batch_size']}, {best['precision']}); "
           f"target <= {TARGET_TRAIN_MS_PER_SAMPLE} ms: "
           f"{'met' if best_ms <= TARGET_TRAIN_MS_PER_SAMPLE else 'missed'}", flush=True)
+    onednn = onednn_ratio(int(args.batch_sizes.split(",")[0]), args.batches)
+    print(f"oneDNN kernels: {onednn['ms_per_sample_onednn']:.1f} ms/sample against "
+          f"{onednn['ms_per_sample_tensorflow_kernels']:.1f} without (float32, batch "
+          f"{onednn['batch_size']}): {onednn['speedup']:.2f}x", flush=True)
     result = {
         "configuration": source, "rendering": rendering, "training": training,
+        "onednn": onednn,
         "training_fastest": {"ms_per_sample": best_ms, "batch_size": best["batch_size"],
                              "precision": best["precision"],
                              "target_ms_per_sample": TARGET_TRAIN_MS_PER_SAMPLE,

@@ -12,7 +12,7 @@ T = 3, batch 10, on this CPU. In one run it measures
   FLOPs divided by its time as a fraction of it;
 * a whole periodic 4320-particle frame: graph build + inference, ms.
 
-Frames: a real paper frame (/work/runs/paper/tcool200000/*/T0.05.dump) if there is one, else the
+Frames: a real paper frame (data/paper/slow/tcool200000/*/T0.05.dump.gz) if there is one, else the
 committed data/small 30x30 frame tiled 2x2 (4320 particles in 60x60).
 
 Usage: ``python benchmarks/bench_dmpnn.py --json FILE [--threads N] [--repeats R]``
@@ -21,7 +21,6 @@ Usage: ``python benchmarks/bench_dmpnn.py --json FILE [--threads N] [--repeats R
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import time
 from pathlib import Path
@@ -41,9 +40,9 @@ L_WIN, K, HIDDEN, STEPS, BATCH = 0.2, 2, 300, 3, 10
 
 
 def paper_frame() -> tuple[Configuration, str]:
-    dumps = sorted(glob.glob("/work/runs/paper/tcool200000/*/T0.05.dump"))
+    dumps = sorted(ROOT.glob("data/paper/slow/tcool200000/seed*/T0.05.dump.gz"))
     if dumps:
-        return read_dump(dumps[0]), dumps[0]
+        return read_dump(dumps[0]), str(dumps[0].relative_to(ROOT))
     small = load_dataset(ROOT / "data/small/datasets/dataset1.npz")[0]
     shifts = np.array([[0, 0], [1, 0], [0, 1], [1, 1]]) * small.box
     pos = np.concatenate([small.positions + s for s in shifts])

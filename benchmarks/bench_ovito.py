@@ -10,7 +10,8 @@ Measures, in one run on the same frames:
 * ``classify_pipeline``: frames/s of ``GlassClassifierModifier`` (tiled windows + the whole
   periodic frame) through an OVITO pipeline, with one torch thread.
 
-Frames: the paper campaign's dumps (``--frames``, default /work/runs/paper/tcool200000/seed*/T*.dump).
+Frames: the paper campaign's dumps (``--frames``, default the committed campaign's
+data/paper/slow/tcool200000/seed*/T*.dump.gz, relative to the repository).
 While that campaign has not written any, the benchmark tiles 2x2 copies of data/small frames
 (1080 particles in 30x30) into 4320-particle 60x60 frames and says so in the JSON.
 Model: ``--model`` (default: the shipped model if present, else the tests' tiny model, trained here).
@@ -38,7 +39,7 @@ import networkx_reference  # noqa: E402  (tests/ is on the path only for the ben
 from ovito_glassml.configuration import Configuration, read_dump  # noqa: E402
 from ovito_glassml.metrics import GlassGraphMetrics  # noqa: E402
 
-PAPER_FRAMES = "/work/runs/paper/tcool200000/seed*/T*.dump"
+PAPER_FRAMES = "data/paper/slow/tcool200000/seed*/T*.dump.gz"
 
 
 def tiled_frames(folder: Path, count: int) -> tuple[list[str], str]:
@@ -99,7 +100,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        files = sorted(glob.glob(args.frames))[:args.max_frames]
+        pattern = args.frames if Path(args.frames).is_absolute() else str(ROOT / args.frames)
+        files = sorted(glob.glob(pattern))[:args.max_frames]
         source = f"paper campaign dumps ({args.frames})"
         if not files:
             files, source = tiled_frames(tmp, args.max_frames)

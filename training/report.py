@@ -331,7 +331,7 @@ def _section_tg(groups, base: Path) -> list[str]:
     lines = ["## Fig. 1: glass transition temperature", "",
              "Paper: Tg ≈ 0.39 at t_cool = 2e5 and ≈ 0.37 at 2e7 steps.", ""]
     if not groups["tg"]:
-        return lines + [_not_run("glassml tg /work/runs/paper/manifest.csv --out results/tg"), ""]
+        return lines + [_not_run("glassml tg data/paper/slow/manifest.csv --out results/paper/tg"), ""]
     lines += ["| t_cool | Tg (ours) | runs | paper | file |", "|---|---|---|---|---|"]
     seen = set()
     for path, data in groups["tg"]:
@@ -351,8 +351,8 @@ def _section_metrics(groups, base: Path) -> list[str]:
     lines = ["## Fig. 10 and Eq. 12: the three structural metrics' change of slope at Tg", "",
              f"Paper: {PAPER['metrics']}.", ""]
     if not groups["metrics"]:
-        return lines + [_not_run("glassml metrics-vs-t /work/runs/paper/manifest.csv --tg "
-                                 "results/tg/tcool_200000.json --out results/metrics_vs_t"), ""]
+        return lines + [_not_run("glassml metrics-vs-t data/paper/slow/manifest.csv --tg "
+                                 "results/paper/tg/tcool_200000.json --out results/paper/metrics_vs_t"), ""]
     for path, data in groups["metrics"]:
         lines += [f"Tg = {data['tg']:.3g}, {data['n_frames']} frames (`{_rel(path, base)}`):", "",
                   "| metric | a3 | a3 std. error | p (two-sided) | p (a3 > 0) |", "|---|---|---|---|---|"]
