@@ -140,6 +140,28 @@ def test_report_lists_missing_results_as_not_run_with_their_commands(tmp_path):
         assert f"not run (`{command}" in text
 
 
+def test_campaign_summary_of_the_committed_campaign_reaches_the_report(tmp_path):
+    """scripts/campaign_summary.py on the committed manifests: the paper's glass energy, dataset
+    6's pairing, and a campaign row in REPRODUCTION.md."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "results" / "campaign"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "campaign_summary.py"), "--data",
+                    str(ROOT / "data" / "paper"), "--out", str(out)], check=True, capture_output=True)
+    summary = json.loads((out / "campaign.json").read_text())
+    slow, fast = summary["slow"], summary["fast"]
+    assert slow["t_cool"] == [200000] and fast["t_cool"] == [50000] and len(slow["temperatures"]) == 17
+    assert abs(slow["e_is_glass_mean"] - (-3.867)) < 0.01          # the paper's Fig. 1 energy
+    assert fast["e_is_glass_mean"] > slow["e_is_glass_mean"]       # a faster quench, a higher E_IS
+    assert summary["dataset6_liquid_temperature"] == 0.55
+    assert (out / "campaign.png").stat().st_size > 0 and (out / "slow_manifest.csv").exists()
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    assert f"| slow | 2e+05 | {slow['n_runs']} ({slow['seeds']}) | 4320 |" in text
+    assert "![campaign](results/campaign/campaign.png)" in text
+
+
 def test_report_sets_baselines_beside_the_paper_sections(tmp_path):
     import json
 

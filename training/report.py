@@ -47,7 +47,7 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     """Every results JSON under ``results_dir``, grouped by what it holds."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
-                                               "tg", "metrics")}
+                                               "tg", "metrics", "campaign")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -327,6 +327,42 @@ def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def _section_campaign(groups, base: Path) -> list[str]:
+    lines = ["## The campaign: the data every section is made from", ""]
+    if not groups["campaign"]:
+        return lines + [_not_run("python scripts/campaign_summary.py"), ""]
+    for path, data in groups["campaign"]:
+        lines += [f"From `{_rel(path, base)}` (`{data.get('command', '?')}`); made by "
+                  + " and ".join(f"`{c}`" for c in data.get("made_by", [])) + ". Energies per "
+                  f"particle, {data.get('energy', 'unshifted Kob-Andersen potential')}.", "",
+                  "| rate | t_cool | runs (seeds) | N | temperatures | E_IS at T = 0.05 | "
+                  "run wall time (median, range) | compute |", "|---|---|---|---|---|---|---|---|"]
+        for rate in ("slow", "fast"):
+            r = data[rate]
+            temps = r["temperatures"]
+            temp_text = (f"{len(temps)}: {temps[0]:g} … {temps[-1]:g}" if len(temps) > 1
+                         else f"{temps[0]:g}")
+            if r.get("run_minutes_median") is None:
+                timing, cost = "not timed", "–"
+            else:
+                low, high = r["run_minutes_range"]
+                timing = f"{r['run_minutes_median']:.1f} min ({low:.1f}-{high:.1f})"
+                cost = f"{r['core_hours_timed']:.1f} core-h ({r['runs_timed']} runs timed)"
+            lines.append(f"| {rate} | {', '.join(f'{t:.0e}' for t in r['t_cool'])} | "
+                         f"{r['n_runs']} ({r['seeds']}) | {', '.join(map(str, r['n_particles']))} | "
+                         f"{temp_text} | {r['e_is_glass_mean']:.4f} ± {r['e_is_glass_std']:.4f} | "
+                         f"{timing} | {cost} |")
+        lines += ["", f"Paper: E_IS ≈ -3.867 for the glass at t_cool = 2e5 (Fig. 1). Dataset 6 "
+                  f"pairs the fast glass with the slow liquid at T = "
+                  f"{data['dataset6_liquid_temperature']:g}, whose mean E_IS "
+                  f"({data['e_is_slow_liquid_at_matched_mean']:.4f}) is the nearest to the fast "
+                  f"glass's ({data['fast']['e_is_glass_mean']:.4f}).", ""]
+        png = path.parent / "campaign.png"
+        if png.exists():
+            lines += [f"![campaign]({_rel(png, base)})", ""]
+    return lines
+
+
 def _section_tg(groups, base: Path) -> list[str]:
     lines = ["## Fig. 1: glass transition temperature", "",
              "Paper: Tg ≈ 0.39 at t_cool = 2e5 and ≈ 0.37 at 2e7 steps.", ""]
@@ -395,6 +431,7 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
              "JSON files under that folder. Each section states the paper's number (from its "
              "text), then ours at the scale we ran; anything missing is marked *not run* with "
              "the command that would make it.", ""]
+    lines += _section_campaign(groups, base)
     lines += _section_auc(groups, base, figures)
     lines += _section_cross_dataset(groups, base, figures)
     lines += _section_size_transfer(groups, base, figures)
