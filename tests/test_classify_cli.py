@@ -90,6 +90,13 @@ def test_metrics_vs_t_reports_a3_and_its_p_value(classified, tmp_path):
         assert np.isfinite(fit["metrics"][metric]["a3"])
         assert 0.0 <= fit["metrics"][metric]["a3_pvalue"] <= 1.0
     assert (tmp_path / "metrics_vs_t.png").stat().st_size > 0
+    assert fit["provenance"]["wall_seconds"] >= 0
+    # the report lists the fit, says whether each a3 agrees with the paper, and its compute
+    from ovito_glassml.training.report import write_report
+
+    text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()
+    assert "| as the paper (a3 > 0, p < 0.05) |" in text and "As the paper:" in text
+    assert "`fit.json`" in text.split("## Commands and compute")[1]
 
 
 def test_metrics_vs_t_reads_tg_from_the_tg_json(classified, tmp_path):
