@@ -290,8 +290,10 @@ def _section_window_baselines(groups, base: Path) -> list[str]:
     crossvals = {path.parent.resolve(): data for path, data in groups["crossval"]}
     cnn = {str(d.get("dataset_number")): d for _, d in groups["crossval"] if d["model"] == "cnn"}
     names = list(WINDOW_BASELINE_NAMES)
-    lines += ["| dataset | D-MPNN window | " + " | ".join(WINDOW_BASELINE_NAMES[n] for n in names)
-              + " | D-MPNN frame | CNN frame |", "|---" * (len(names) + 4) + "|"]
+    lines += ["| dataset | l_win (per fold) | D-MPNN window | "
+              + " | ".join(WINDOW_BASELINE_NAMES[n] for n in names)
+              + " | D-MPNN ahead of every baseline | D-MPNN frame | CNN frame |",
+              "|---" * (len(names) + 6) + "|"]
 
     def cell(auc, acc):
         return "–" if auc is None else f"{auc:.3f} / {acc:.2f}"
@@ -306,10 +308,14 @@ def _section_window_baselines(groups, base: Path) -> list[str]:
         frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
         known = frame and all(auc is not None for auc, _ in frame)
         frame_cell = cell(*np.mean(frame, axis=0)) if known else "–"
+        lwin = ", ".join(f"{f['best_params'].get('window_length', float('nan')):g}" for f in cv["folds"])
+        best_baseline = max(data["summary"][n]["auc_mean"] for n in names)
+        ahead = (f"yes (AUC +{cv['auc_mean'] - best_baseline:.3f})" if cv["auc_mean"] > best_baseline
+                 else f"no (AUC {cv['auc_mean'] - best_baseline:+.3f})")
         rows.append((number, "| " + " | ".join(
-            [number, cell(cv["auc_mean"], cv["accuracy_mean"])]
+            [number, lwin, cell(cv["auc_mean"], cv["accuracy_mean"])]
             + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
-            + [frame_cell, cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
+            + [ahead, frame_cell, cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
     lines += [row for _, row in sorted(rows)]
     return lines + [""]
 
