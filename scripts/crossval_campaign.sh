@@ -29,20 +29,23 @@ take() {    # take NAME: hold the lock NAME unless a live worker on this host ho
     echo "$$@$HOST" > "$LOCKS/$1/owner"
 }
 
-build() {   # build FILE [--inherent]: the six datasets of one kind, unless FILE exists
-    until [ -f "$1" ]; do
-        if take "build$2"; then
+build_missing() {   # build each kind of dataset that is missing and that no live worker builds
+    for kind in "" "--inherent"; do
+        [ -z "$kind" ] && file="$DATA/dataset6.npz" || file="$DATA/dataset6-is.npz"
+        if [ ! -f "$file" ] && take "build$kind" 2>/dev/null; then
             # shellcheck disable=SC2086
             "$GLASSML" dataset data/paper/slow/manifest.csv --fast data/paper/fast/manifest.csv \
-                --out "$DATA" $2
-            rm -rf "$LOCKS/build$2"
-        else
-            sleep 30   # another worker builds them
+                --out "$DATA" $kind
+            rm -rf "$LOCKS/build$kind"
         fi
     done
 }
-build "$DATA/dataset6.npz" ""
-build "$DATA/dataset6-is.npz" "--inherent"
+# two workers starting together build one kind each; both go on when both kinds are there
+build_missing
+until [ -f "$DATA/dataset6.npz" ] && [ -f "$DATA/dataset6-is.npz" ]; do
+    sleep 30
+    build_missing        # a builder that died leaves its lock to be taken over
+done
 
 # the order in which results matter most: the D-MPNN on the paper's datasets, the inherent-
 # structure datasets of the open question (5-is, 6-is), the CNN, then the other -is datasets
