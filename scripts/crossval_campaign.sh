@@ -63,8 +63,7 @@ for job in $JOBS; do
         # minimised frames) and windows up to half the box
         dmpnn:*-is) extra="--preset campaign --space readout_norm=1 --space window_length=0.1:0.5:0.05" ;;
         dmpnn:*)    extra="--preset campaign" ;;
-        # the CNN costs ~0.1 CPU-s per image and step: 10 trials (5 of them TPE's) per fold
-        cnn:*)      extra="--preset campaign --iterations 10" ;;
+        cnn:*)      extra="--preset campaign" ;;
     esac
     echo "== $(date -u +%FT%TZ) $job" >&2
     # shellcheck disable=SC2086

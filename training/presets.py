@@ -59,16 +59,18 @@ PRESETS = {
     # the paper's protocol as written (§2.5, Table 2)
     "paper": CrossValPreset("paper", iterations=15, epochs=10, final_epochs=10,
                             dmpnn_space=DMPNN_TABLE2, cnn_space=CNN_TABLE2),
-    # the 4x campaign (issue 12) on two CPU cores: the D-MPNN of the geometry issue (invariant
-    # features, RBF edges, frame neighbours) is small (h <= 128 learns these datasets; Table 2's
-    # 300-2400 costs 10-100x more on a CPU) and sees 8 random windows per configuration and
-    # epoch, so 15 epochs per trial; 12 TPE trials per fold, 7 after the 5 random start-up draws.
-    # The CNN (~0.1 CPU-s per image and step) sees ~80 images per epoch: batches of at most 40
-    # give it >= 2 steps per epoch (Table 2's 100 would give one step per epoch, 15 in a trial)
+    # the 4x campaign (issue 12) on two CPU cores, 18 cross-validations: the D-MPNN of the
+    # geometry issue (invariant features, RBF edges, frame neighbours) is small (h <= 64 learns
+    # these datasets; Table 2's 300-2400 costs 10-100x more on a CPU) and sees 8 random windows
+    # per configuration and epoch; 10 TPE trials per fold (5 after the 5 random start-up draws)
+    # of 10 epochs, the paper's count; 30 epochs for the final training. The CNN (~0.1 CPU-s per
+    # image and step) sees ~80 images per epoch: batches of at most 40 give it >= 2 steps per
+    # epoch (Table 2's 100 would give one step per epoch). The h <= 128, 12 x 15-epoch first try
+    # took 1.5 min for one random D-MPNN draw and > 11 min for the next: ~2 core-hours a dataset
     "campaign": CrossValPreset(
-        "campaign", iterations=12, epochs=15, final_epochs=30,
+        "campaign", iterations=10, epochs=10, final_epochs=30,
         dmpnn_space={**DMPNN_TABLE2,
-                     "hidden_size": GridRange(16, 128, 16, integer=True),
+                     "hidden_size": GridRange(16, 64, 16, integer=True),
                      "windows_per_epoch": GridRange(8, 8, 1, integer=True)},
         cnn_space={**CNN_TABLE2, "batch_size": GridRange(10, 40, 10, integer=True)}),
     # about two minutes on one CPU thread with data/small (24 frames of 1080 particles): small

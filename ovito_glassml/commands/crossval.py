@@ -17,8 +17,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (resumed if it exists)")
     p.add_argument("--preset", default="small", choices=("small", "paper", "campaign"),
                    help="paper: 15 TPE iterations x 10 epochs over Table 2; campaign: the "
-                        "reproduction's CPU protocol (12 trials x 15 epochs of 8 windows per "
-                        "configuration, hidden size 16-128, 30 final epochs); small: a few tiny "
+                        "reproduction's CPU protocol (10 trials x 10 epochs of 8 windows per "
+                        "configuration, hidden size 16-64, 30 final epochs); small: a few tiny "
                         "trials for a laptop (default)")
     p.add_argument("--iterations", type=int, help="TPE trials per fold (overrides the preset)")
     p.add_argument("--epochs", type=int, help="epochs per trial and of the final training")
