@@ -63,7 +63,7 @@ def open_trajectory(source: str) -> Trajectory:
         from .datasets import read_manifest
 
         rows = read_manifest(source)
-        files = [str(r["path"]) for r in rows]
+        files = [_as_given(r["path"], Path(source).parent) for r in rows]
         temperatures = [float(r["temperature"]) for r in rows]
     elif any(ch in source for ch in "*?["):
         files = _expand_pattern(source)
@@ -72,6 +72,16 @@ def open_trajectory(source: str) -> Trajectory:
             raise InputError(f"trajectory {source} does not exist")
         files = [source]
     return Trajectory(source, files, temperatures)
+
+
+def _as_given(dump: Path, folder: Path) -> str:
+    """A manifest's dump as reached from the manifest's folder as the user named it: relative
+    when the manifest was given relative (the tables written from it then name no machine's
+    path), absolute when the dump lies outside that folder."""
+    try:
+        return str(folder / Path(dump).relative_to(folder.resolve()))
+    except ValueError:
+        return str(dump)
 
 
 def _expand_pattern(pattern: str) -> list[str]:

@@ -420,3 +420,19 @@ def test_the_base_install_runs_the_modifiers_without_tensorflow(tmp_path):
                               str(tmp_path / "cnn"), "--epochs", "1"],
                              cwd=tmp_path, capture_output=True, text=True)
     assert missing.returncode == 2 and "ovito-glassml[" in missing.stderr
+
+
+def test_a_relative_manifest_names_its_dumps_relatively(monkeypatch):
+    """Tables written from a manifest given relative to the repository (frames.csv of
+    `glassml metrics-vs-t`) name the dumps the same way, not by this machine's absolute path."""
+    from pathlib import Path
+
+    from ovito_glassml.batch import open_trajectory
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    trajectory = open_trajectory("data/paper/fast/manifest.csv")
+    assert trajectory.files[0].startswith("data/paper/fast/tcool50000/")
+    assert all(not Path(f).is_absolute() and Path(f).exists() for f in trajectory.files)
+    absolute = open_trajectory(str(root / "data/paper/fast/manifest.csv"))
+    assert [str(root / f) for f in trajectory.files] == absolute.files
