@@ -19,14 +19,15 @@ from .errors import InputError
 EQ12 = "y = a0 + a1*T + a2*1[T>Tg] + a3*1[T>Tg]*T"
 
 
-def metrics_vs_temperature(source, tg: float, out) -> dict:
+def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
     """The paper's Fig. 10 and the Eq. 12 fits of the three metrics, written to ``out``.
 
     ``source`` is a ``glassml simulate`` manifest.csv (the metrics are computed through OVITO)
     or a frames.csv with a temperature column and the metrics (``glassml metrics`` /
     ``glassml classify``). Writes ``metrics_vs_t.csv`` (means per temperature), ``fit.json``
     (returned), ``metrics_vs_t.png`` and, for a manifest, ``frames.csv``; everything is computed
-    before anything is written, so an error leaves no partial output.
+    before anything is written, so an error leaves no partial output. ``annotate``, if given,
+    is called once the work is done; its dict joins ``fit.json`` (e.g. the command's provenance).
     """
     from .fileio import write_csv_atomic, write_json_atomic
     from .metrics import METRIC_NAMES
@@ -56,7 +57,8 @@ def metrics_vs_temperature(source, tg: float, out) -> dict:
 
         write_frames_table(out, rows)
     write_csv_atomic(out / "metrics_vs_t.csv", table, list(table[0].keys()))
-    result = {"tg": tg, "n_frames": int(len(temperature)), "model": EQ12, "metrics": fits}
+    result = {"tg": tg, "n_frames": int(len(temperature)), "model": EQ12, "metrics": fits,
+              **(annotate() if annotate else {})}
     write_json_atomic(out / "fit.json", result)
     plot_metrics_vs_t(out / "metrics_vs_t.png", table, fits, tg)
     return dict(result, n_temperatures=len(table))

@@ -62,8 +62,7 @@ for job in $JOBS; do
         # inherent structures: the readout norm (without it the D-MPNN stays at loss ln 2 on
         # minimised frames) and windows up to half the box
         dmpnn:*-is) extra="--preset campaign --space readout_norm=1 --space window_length=0.1:0.5:0.05" ;;
-        dmpnn:*)    extra="--preset campaign" ;;
-        cnn:*)      extra="--preset campaign" ;;
+        *)          extra="--preset campaign" ;;
     esac
     echo "== $(date -u +%FT%TZ) $job" >&2
     # shellcheck disable=SC2086

@@ -23,20 +23,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..metrics_vs_t import metrics_vs_temperature
-
     import time
 
-    from ..fileio import write_json_atomic
+    from ..metrics_vs_t import metrics_vs_temperature
     from ..training.provenance import provenance
 
     started = time.time()
     tg = read_tg(args.tg)
     source = Path(args.input)
     out = Path(args.out) if args.out else source.parent / "metrics_vs_t"
-    result = metrics_vs_temperature(source, tg, out)
-    fit = json.loads((out / "fit.json").read_text())
-    write_json_atomic(out / "fit.json", dict(fit, provenance=provenance(started)))
+    result = metrics_vs_temperature(source, tg, out,
+                                    annotate=lambda: {"provenance": provenance(started)})
     for name, fit in result["metrics"].items():
         print(f"{name}: a3 = {fit['a3']:.4g} ± {fit['a3_stderr']:.2g}, p = {fit['a3_pvalue']:.3g}")
     print(f"{result['n_frames']} frames at {result['n_temperatures']} temperatures, Tg = {tg:g} "
