@@ -5,9 +5,11 @@ writes, per rate, the runs, seeds and temperatures, the unshifted-potential E_IS
 T = 0.05 (mean and standard deviation over runs), the slow liquid whose mean E_IS is nearest the
 fast glass's (dataset 6's pairing), and the compute: a run's wall time is the time between its
 private copy of the LAMMPS input (written when it starts) and its run.csv (written when it ends),
-so it is known only on the machine that ran it (a fresh clone's files all carry the checkout
-time: those runs are counted as unknown, never as zero). Also copies both manifests beside it
-and draws the E_IS distributions behind the dataset-6 pairing (campaign.png).
+so it is known only on the machine that ran it. There the times are also written to
+`<rate>/run_times.csv`, which is committed with the campaign: a fresh clone, whose files all carry
+the checkout time, reads them from it (a run timed by neither is counted as unknown, never as
+zero). Also copies both manifests beside it and draws the E_IS distributions behind the
+dataset-6 pairing (campaign.png).
 
     python scripts/campaign_summary.py [--data data/paper] [--out results/paper/campaign]
 """
@@ -47,14 +49,34 @@ def run_seconds(folder: Path) -> float | None:
     return seconds if seconds > 1.0 else None
 
 
+def run_times(rows: list[dict], root: Path) -> dict[str, float | None]:
+    """Wall seconds per run folder (relative to root): from the committed run_times.csv, else
+    from the files where they carry the times (a checkout's file times are not run times, so
+    the record comes first); the record is rewritten when it learns more."""
+    record = root / "run_times.csv"
+    recorded: dict[str, float] = {}
+    if record.exists():
+        with open(record, newline="") as handle:
+            recorded = {row["run"]: float(row["seconds"]) for row in csv.DictReader(handle)}
+    times: dict[str, float | None] = {}
+    for r in rows:
+        run = Path(r["path"]).parent.as_posix()
+        if run not in times:
+            times[run] = recorded.get(run) or run_seconds(root / run)
+    known = {run: s for run, s in times.items() if s is not None}
+    if known and known != recorded:
+        with open(record, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["run", "seconds"])
+            writer.writerows([run, f"{s:.1f}"] for run, s in sorted(known.items()))
+    return times
+
+
 def summarise_rate(rows: list[dict], root: Path) -> dict:
     seeds = sorted({r["seed"] for r in rows})
     t_cool = sorted({r["t_cool"] for r in rows})
     glass = np.array([r["e_is"] for r in rows if abs(r["temperature"] - GLASS_T) < 1e-9])
-    times = {}
-    for r in rows:
-        run = (root / r["path"]).parent
-        times.setdefault(run, run_seconds(run))
+    times = run_times(rows, root)
     known = [s for s in times.values() if s is not None]
     return {
         "n_runs": len(seeds), "seeds": f"{seeds[0]}-{seeds[-1]}" if seeds else "",
@@ -123,9 +145,11 @@ def main(argv=None) -> int:
     write_json_atomic(out / "campaign.json", result)
     for rate in ("slow", "fast"):
         r = result[rate]
+        timing = (f"median {r['run_minutes_median']:.1f} min, {r['core_hours_timed']:.1f} core-h"
+                  if r["runs_timed"] else "wall times unknown")
         print(f"{rate}: {r['n_runs']} runs (seeds {r['seeds']}), E_IS at 0.05 = "
               f"{r['e_is_glass_mean']:.4f} ± {r['e_is_glass_std']:.4f}; {r['runs_timed']} runs "
-              f"timed, median {r['run_minutes_median']:.1f} min, {r['core_hours_timed']:.1f} core-h")
+              f"timed, {timing}")
     print(f"dataset 6's liquid: T = {matched:g}; wrote {out / 'campaign.json'}")
     return 0
 

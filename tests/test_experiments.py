@@ -156,6 +156,8 @@ def test_campaign_summary_of_the_committed_campaign_reaches_the_report(tmp_path)
     assert abs(slow["e_is_glass_mean"] - (-3.867)) < 0.01          # the paper's Fig. 1 energy
     assert fast["e_is_glass_mean"] > slow["e_is_glass_mean"]       # a faster quench, a higher E_IS
     assert summary["dataset6_liquid_temperature"] == 0.55
+    # the compute is known on a fresh clone too (from the committed run_times.csv)
+    assert slow["runs_timed"] == slow["n_runs"] and slow["core_hours_timed"] > 1
     assert (out / "campaign.png").stat().st_size > 0 and (out / "slow_manifest.csv").exists()
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     assert f"| slow | 2e+05 | {slow['n_runs']} ({slow['seeds']}) | 4320 |" in text
