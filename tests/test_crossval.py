@@ -230,6 +230,8 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
     assert f"{report['auc_mean']:.3f} / {report['accuracy_mean']:.2f}" in row
     energy = baselines["summary"]["pair_energy"]
     assert f"{energy['auc_mean']:.3f} / {energy['accuracy_mean']:.2f}" in row
+    margin = report["auc_mean"] - max(s["auc_mean"] for s in baselines["summary"].values())
+    assert ("| yes (AUC +" in row) == (margin > 5e-4) and ("| tied (AUC " in row) == (abs(margin) <= 5e-4)
 
 
 def test_window_baselines_see_the_windows_the_dmpnn_is_scored_on(dataset1, tiny_model_folder):

@@ -120,6 +120,26 @@ def test_attention_statistics_count_glass_and_liquid_windows(tiny_model):
     assert 0 <= high["touching_b"] <= high["total"]
 
 
+def test_report_says_per_count_whether_fig9_agrees_with_the_paper(tiny_model, tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+
+    result = attention_statistics([(tiny_model, load_dataset(DATASET1))], cutoff=1.0, window_length=0.4)
+    result["dataset_number"] = 1
+    write_json_atomic(tmp_path / "results" / "attention.json", result)
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    assert "| as the paper (glass < liquid, p < 1e-4)? |" in text
+    for name, c in result["counts"].items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        verdict = row.rstrip(" |").rsplit("| ", 1)[1]
+        if name == "num_isolated_b":                   # the paper finds ~0 of them, no ordering
+            assert verdict == "–"
+        elif c["glass_mean"] >= c["liquid_mean"]:
+            assert verdict == "no: glass > liquid"
+        else:
+            assert verdict in ("yes", "same side, weaker")
+            assert (verdict == "yes") == (c["wilcoxon"]["pvalue"] < 1e-4)
+
+
 def test_size_transfer_scores_every_window_length_and_the_whole_frame(tiny_model):
     ds = load_dataset(DATASET1)
     result = size_transfer(tiny_model, ds, [0.2, 0.4], windows_per_config=2)
