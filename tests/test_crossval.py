@@ -209,6 +209,14 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
         config = json.loads((Path(fold["model_dir"]) / "config.json").read_text())
         assert config["hyperparameters"]["readout_norm"] is True
     assert main(args) == 0                                   # resumes: every fold read back
+    assert report["compute_seconds"] == pytest.approx(sum(f["wall_seconds"] for f in report["folds"]), abs=0.2)
+    # a fold resumed from its trial log counts the trials of the earlier session in its time
+    trials = json.loads((out / "fold0" / "search.json").read_text())["trials"]
+    (out / "fold0" / "result.json").unlink()
+    (out / "crossval.json").unlink()
+    assert main(args) == 0
+    report = json.loads((out / "crossval.json").read_text())
+    assert report["folds"][0]["wall_seconds"] >= sum(t["seconds"] for t in trials) > 0
     assert main(args[:-6] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2
 
     # the window baselines on the same folds: fitted on outer train, scored on outer test

@@ -103,6 +103,8 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
                                    tuple(fold.inner_validation.tolist()), tuple(fold.inner_test.tolist()),
                                    preset.epochs, seed + fold.fold, str((fold_dir / "trials").resolve()),
                                    device, preset.windows_per_config)
+        # a resumed fold also counts the trials its earlier sessions ran
+        earlier = _logged_trial_seconds(fold_dir / "search.json")
         records = run_search(objective, space, fold_dir / "search.json", preset.iterations,
                              seed=seed + fold.fold, startup_trials=preset.startup_trials,
                              ray_address=ray_address, resources_per_trial=resources_per_trial,
@@ -139,7 +141,7 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
                   "outer_train_indices": fold.outer_train.tolist(),
                   "train_runs": np.unique(runs[fold.outer_train], axis=0).tolist(),
                   "test_runs": np.unique(runs[fold.outer_test], axis=0).tolist(),
-                  "wall_seconds": round(time.time() - fold_started, 1)}
+                  "wall_seconds": round(time.time() - fold_started + earlier, 1)}
         write_json_atomic(result_path, result)
         if model == "dmpnn":
             from .dmpnn import CHECKPOINT_NAME
@@ -161,6 +163,8 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
         "reductions": protocol_changes(model, preset.as_dict(), space_to_json(space)),
         "seed": seed, "device": device,
         "ray_address": ray_address, **summary, "folds": fold_results,
+        # every session's work on the folds (provenance's wall time is this session's only)
+        "compute_seconds": round(sum(f.get("wall_seconds", 0.0) for f in fold_results), 1),
         "provenance": provenance(started, command),
     }
     write_json_atomic(out / "crossval.json", report)
@@ -168,6 +172,13 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
         f"accuracy {summary['accuracy_mean']:.3f} ± {summary['accuracy_std']:.3f} over "
         f"{len(fold_results)} folds -> {out / 'crossval.json'}")
     return report
+
+
+def _logged_trial_seconds(path: Path) -> float:
+    """Seconds of the trials already in a fold's trial log (0 for a fresh fold)."""
+    if not path.exists():
+        return 0.0
+    return float(sum(t.get("seconds", 0.0) for t in json.loads(path.read_text()).get("trials", [])))
 
 
 def _relative_to(path: Path, folder: Path) -> str:

@@ -436,8 +436,10 @@ def _section_compute(groups, base: Path) -> list[str]:
                  "window_baselines", "metrics"):
         for path, data in groups[kind]:
             prov = data.get("provenance", {})
-            seconds = prov.get("wall_seconds")
-            wall = "–" if seconds is None else (f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s")
+            # a resumed cross-validation: the folds' time over every session
+            seconds = data.get("compute_seconds") or prov.get("wall_seconds")
+            wall = "–" if seconds is None else (f"{seconds / 3600:.1f} h" if seconds >= 5400 else
+                                                f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s")
             machine = f"{prov.get('cpu_count', '?')} CPUs" + (
                 f", {prov['torch_threads']} torch thread(s)" if "torch_threads" in prov else "") + (
                 ", CUDA" if prov.get("cuda") else "")
