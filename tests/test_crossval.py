@@ -238,6 +238,8 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
     assert f"{report['auc_mean']:.3f} / {report['accuracy_mean']:.2f}" in row
     energy = baselines["summary"]["pair_energy"]
     assert f"{energy['auc_mean']:.3f} / {energy['accuracy_mean']:.2f}" in row
+    assert "![per-window AUC](reproduction_figures/window_baselines.png)" in text
+    assert (tmp_path / "reproduction_figures" / "window_baselines.png").stat().st_size > 0
     margin = report["auc_mean"] - max(s["auc_mean"] for s in baselines["summary"].values())
     assert ("| yes (AUC +" in row) == (margin > 5e-4) and ("| tied (AUC " in row) == (abs(margin) <= 5e-4)
 

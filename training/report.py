@@ -342,7 +342,7 @@ WINDOW_BASELINE_NAMES = {"pair_energy": "pair energy", "nn_distance_std": "NN-di
                          "mean_abs_psi6": "mean abs psi6", "six_neighbor_fraction": "Voronoi 6"}
 
 
-def _section_window_baselines(groups, base: Path) -> list[str]:
+def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
     """The D-MPNN beside one-number baselines on the same outer-test windows of the same folds."""
     lines = ["## Per window: the D-MPNN beside one-number baselines (not in the paper)", "",
              "Each baseline is one number per window (mean KA pair energy: E_IS on the `-is` "
@@ -365,12 +365,13 @@ def _section_window_baselines(groups, base: Path) -> list[str]:
     def cell(auc, acc):
         return "–" if auc is None else f"{auc:.3f} / {acc:.2f}"
 
-    rows = []
+    rows, bars = [], []
     for path, data in groups["window_baselines"]:
         cv = crossvals.get(path.parent.resolve())
         if cv is None:
             continue
         number = str(cv.get("dataset_number"))
+        bars.append((number, cv["auc_mean"], [data["summary"][n]["auc_mean"] for n in names]))
         other = cnn.get(number)
         frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
         known = frame and all(auc is not None for auc, _ in frame)
@@ -385,6 +386,10 @@ def _section_window_baselines(groups, base: Path) -> list[str]:
             + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
             + [ahead, frame_cell, cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
     lines += [row for _, row in sorted(rows)]
+    if bars:
+        name = "window_baselines.png"
+        _plot_window_baselines(sorted(bars), [WINDOW_BASELINE_NAMES[n] for n in names], figures / name)
+        lines += ["", f"![per-window AUC]({_rel(figures / name, base)})"]
     return lines + [""]
 
 
@@ -523,7 +528,7 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_size_transfer(groups, base, figures)
     lines += _section_attention(groups, base, figures)
     lines += _section_baselines(groups, base)
-    lines += _section_window_baselines(groups, base)
+    lines += _section_window_baselines(groups, base, figures)
     lines += _section_inherent(groups, base)
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
@@ -567,6 +572,29 @@ def _plot_auc(table: dict, path: Path) -> None:
     ax.set_ylabel("AUC (mean ± std over folds)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    _figure(path, fig)
+
+
+def _plot_window_baselines(bars: list, baseline_names: list, path: Path) -> None:
+    """Per dataset: the D-MPNN's outer-test window AUC beside each baseline's on the same windows."""
+    plt = _pyplot()
+    labels = [number for number, _, _ in bars]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
+    x = np.arange(len(labels))
+    width = 0.8 / (1 + len(baseline_names))
+    series = [("D-MPNN", [b[1] for b in bars])] + [
+        (name, [b[2][i] for b in bars]) for i, name in enumerate(baseline_names)]
+    for i, (name, values) in enumerate(series):
+        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name,
+               edgecolor="k" if i == 0 else None, linewidth=1.0 if i == 0 else 0)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("dataset")
+    ax.set_ylabel("window AUC (mean over folds)")
+    ax.set_ylim(0.3, 1.02)
+    ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)
     fig.tight_layout()
     _figure(path, fig)
 
