@@ -271,10 +271,7 @@ def _section_inherent(groups, base: Path) -> list[str]:
                          f"{goal} | – |")
             continue
         path, cv = crossvals[number]
-        frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
-        frame_auc = float(np.mean([a for a, _ in frame])) if all(a is not None for a, _ in frame) else None
-        frame_acc = float(np.mean([a for _, a in frame])) if frame_auc is not None else None
-        lwin = ", ".join(f"{f['best_params'].get('window_length', float('nan')):g}" for f in cv["folds"])
+        frame = _frame_scores(cv)
         base_data = baselines.get(path.parent.resolve())
         best_name, best_auc = None, None
         if base_data is not None:
@@ -284,16 +281,16 @@ def _section_inherent(groups, base: Path) -> list[str]:
         if window_goal is not None:
             checks.append(cv["auc_mean"] >= window_goal)
         if frame_goal is not None:
-            checks.append(frame_auc is not None and frame_auc >= frame_goal)
+            checks.append(frame is not None and frame[0] >= frame_goal)
         if best_auc is not None:
-            checks.append(cv["auc_mean"] > best_auc + 5e-4)
+            checks.append(cv["auc_mean"] > best_auc + TIE_AUC)
         met = ("no" if checks and not all(checks) else
                "baselines not run" if best_auc is None else "yes")
         baseline_cell = (f"{WINDOW_BASELINE_NAMES[best_name]}: {best_auc:.3f}" if best_name
                          else _not_run(f"glassml experiment window-baselines --crossval "
                                        f"{_rel(path.parent, base)}"))
-        lines.append(f"| {number} | {lwin} | {cv['auc_mean']:.3f} / {cv['accuracy_mean']:.2f} | "
-                     + (f"{frame_auc:.3f} / {frame_acc:.2f}" if frame_auc is not None else "–")
+        lines.append(f"| {number} | {_fold_lwins(cv)} | {cv['auc_mean']:.3f} / {cv['accuracy_mean']:.2f} | "
+                     + (f"{frame[0]:.3f} / {frame[1]:.2f}" if frame else "–")
                      + f" | {baseline_cell} | {goal} | {met} |")
     return lines + [""]
 
@@ -373,16 +370,14 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
         number = str(cv.get("dataset_number"))
         bars.append((number, cv["auc_mean"], [data["summary"][n]["auc_mean"] for n in names]))
         other = cnn.get(number)
-        frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in cv["folds"]]
-        known = frame and all(auc is not None for auc, _ in frame)
-        frame_cell = cell(*np.mean(frame, axis=0)) if known else "–"
-        lwin = ", ".join(f"{f['best_params'].get('window_length', float('nan')):g}" for f in cv["folds"])
+        frame = _frame_scores(cv)
+        frame_cell = cell(*frame) if frame else "–"
         best_baseline = max(data["summary"][n]["auc_mean"] for n in names)
         margin = cv["auc_mean"] - best_baseline
-        ahead = (f"yes (AUC {margin:+.3f})" if margin > 5e-4 else
-                 f"tied (AUC {cv['auc_mean']:.3f})" if margin >= -5e-4 else f"no (AUC {margin:+.3f})")
+        ahead = (f"yes (AUC {margin:+.3f})" if margin > TIE_AUC else
+                 f"tied (AUC {cv['auc_mean']:.3f})" if margin >= -TIE_AUC else f"no (AUC {margin:+.3f})")
         rows.append((number, "| " + " | ".join(
-            [number, lwin, cell(cv["auc_mean"], cv["accuracy_mean"])]
+            [number, _fold_lwins(cv), cell(cv["auc_mean"], cv["accuracy_mean"])]
             + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
             + [ahead, frame_cell, cell(other["auc_mean"], other["accuracy_mean"]) if other else "–"]) + " |"))
     lines += [row for _, row in sorted(rows)]
@@ -391,6 +386,24 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
         _plot_window_baselines(sorted(bars), [WINDOW_BASELINE_NAMES[n] for n in names], figures / name)
         lines += ["", f"![per-window AUC]({_rel(figures / name, base)})"]
     return lines + [""]
+
+
+#: AUC differences below this count as a tie between the D-MPNN and a baseline.
+TIE_AUC = 5e-4
+
+
+def _frame_scores(crossval: dict) -> tuple[float, float] | None:
+    """Mean whole-frame (AUC, accuracy) over the folds, or None where a fold has none."""
+    frame = [(f["test"].get("frame_auc"), f["test"].get("frame_accuracy")) for f in crossval["folds"]]
+    if not frame or any(auc is None for auc, _ in frame):
+        return None
+    auc, acc = np.mean(frame, axis=0)
+    return float(auc), float(acc)
+
+
+def _fold_lwins(crossval: dict) -> str:
+    """The window length each fold's search chose, e.g. ``0.25, 0.2, 0.25``."""
+    return ", ".join(f"{f['best_params'].get('window_length', float('nan')):g}" for f in crossval["folds"])
 
 
 def _resolved(path) -> str | None:
