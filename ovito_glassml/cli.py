@@ -21,6 +21,7 @@ COMMANDS = (
     "classify",
     "train",
     "evaluate",
+    "calibrate",
     "heldout",
     "crossval",
     "report",

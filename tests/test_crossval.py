@@ -13,6 +13,8 @@ import torch
 
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.errors import InputError
+from ovito_glassml.models import load_classifier
+from ovito_glassml.models.classifier import FrameCalibration
 from ovito_glassml.training.objective import TrialObjective
 from ovito_glassml.training.presets import PRESETS
 from ovito_glassml.training.splits import nested_folds
@@ -208,6 +210,9 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
         assert not set(map(tuple, fold["train_runs"])) & set(map(tuple, fold["test_runs"]))
         config = json.loads((Path(fold["model_dir"]) / "config.json").read_text())
         assert config["hyperparameters"]["readout_norm"] is True
+        # the final model's whole-frame offsets come from its outer train frames only
+        assert config["calibration"]["n_frames"] == len(fold["outer_train_indices"])
+        assert {"frame_accuracy", "tiles_accuracy"} <= set(fold["test"])
     assert main(args) == 0                                   # resumes: every fold read back
     assert report["compute_seconds"] == pytest.approx(sum(f["wall_seconds"] for f in report["folds"]), abs=0.2)
     # a fold resumed from its trial log counts the trials of the earlier session in its time
@@ -288,7 +293,22 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
                  "--iterations", "2", "--epochs", "1", "--space", "hidden_size=16",
                  "--space", "window_length=0.3", "--space", "readout_norm=1"]) == 0
     assert main(["experiment", "window-baselines", "--crossval", str(out)]) == 0
+    # fold models trained before training calibrated: refit on the outer train frames, re-score
+    for path in out.glob("fold*/model/config.json"):
+        config = json.loads(path.read_text())
+        del config["calibration"]
+        path.write_text(json.dumps(config))
+    assert main(["calibrate", "--crossval", str(out)]) == 0
     cv = json.loads((out / "crossval.json").read_text())
+    for fold in cv["folds"]:
+        classifier = load_classifier(out / f"fold{fold['fold']}" / "model")
+        assert classifier.calibration == FrameCalibration(fold["calibration"]["frame"],
+                                                          fold["calibration"]["tiles"])
+        test = ds.subset(fold["outer_test_indices"])
+        frame = classifier.glass_probability([test[i] for i in range(len(test))], "frame")
+        assert fold["test"]["frame_accuracy"] == np.mean((frame >= 0.5) == test.label)
+        assert fold["test"]["uncalibrated"]["frame_auc"] == pytest.approx(fold["test"]["frame_auc"])
+    assert cv["frame_accuracy_mean"] == pytest.approx(np.mean([f["test"]["frame_accuracy"] for f in cv["folds"]]))
     baselines = json.loads((out / "window_baselines.json").read_text())
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     section = text.split("## Beyond the paper: the six datasets on inherent structures")[1].split("\n## ")[0]

@@ -174,6 +174,57 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
     return report
 
 
+def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
+    """Fit the whole-frame calibration of every finished D-MPNN fold model of a crossval folder on
+    its own outer train frames, and re-score the fold's outer test frames with it.
+
+    For fold models trained before training fitted the offsets itself; running it again refits
+    the same offsets. The frame scores without the offsets go in its result as ``uncalibrated``, and
+    ``crossval.json`` (when the folder is finished) gets the new scores and means. Returns the
+    updated fold results.
+    """
+    from ovito_glassml.models.classifier import load_classifier
+
+    from .calibration import calibrate_model
+    from .objective import frame_scores
+
+    out = Path(out)
+    protocol_path = out / "protocol.json"
+    if not protocol_path.exists():
+        raise InputError(f"{out} is not a crossval folder (no protocol.json); give the --out "
+                         "folder of `glassml crossval`")
+    protocol = json.loads(protocol_path.read_text())
+    if protocol["model"] != "dmpnn":
+        raise InputError(f"{out} holds {protocol['model']} models, which read whole frames only; "
+                         "only D-MPNN folds have a whole-frame calibration")
+    dataset = cached_dataset((out / protocol["dataset"]).resolve())
+    results = []
+    for path in sorted(out.glob("fold*/result.json")):
+        result = json.loads(path.read_text())
+        model_dir = path.parent / "model"
+        section = calibrate_model(model_dir, dataset.subset(result["outer_train_indices"]),
+                                  progress, {"fitted_on": "the fold's outer train frames"})
+        classifier = load_classifier(model_dir)
+        test_set = dataset.subset(result["outer_test_indices"])
+        test = result["test"]
+        test.update(frame_scores(classifier, test_set),
+                    uncalibrated=frame_scores(classifier.uncalibrated(), test_set))
+        result["calibration"] = section
+        write_json_atomic(path, result)
+        results.append(result)
+        log(f"fold {result['fold']}: offsets frame {section['frame']:+.3f}, tiles "
+            f"{section['tiles']:+.3f}; outer test frame accuracy {test['frame_accuracy']:.3f}, "
+            f"tiles {test['tiles_accuracy']:.3f}")
+    if not results:
+        raise InputError(f"{out} has no finished fold yet (fold*/result.json)")
+    report_path = out / "crossval.json"
+    if report_path.exists():
+        report = json.loads(report_path.read_text())
+        report.update(summarise_folds(results), folds=results)
+        write_json_atomic(report_path, report)
+    return results
+
+
 def _logged_trial_seconds(path: Path) -> float:
     """Seconds of the trials already in a fold's trial log (0 for a fresh fold)."""
     if not path.exists():
@@ -232,7 +283,7 @@ def protocol_changes(model: str, preset: dict, space: dict) -> list[str]:
 def summarise_folds(fold_results: list[dict]) -> dict:
     """Mean and standard deviation (ddof=1; 0 for one fold) of the folds' test AUC and accuracy."""
     out = {}
-    for key in ("auc", "accuracy", "frame_auc", "frame_accuracy"):
+    for key in ("auc", "accuracy", "frame_auc", "frame_accuracy", "tiles_auc", "tiles_accuracy"):
         values = np.array([r["test"][key] for r in fold_results if key in r["test"]], dtype=float)
         if len(values):
             out[f"{key}_mean"] = float(values.mean())

@@ -149,8 +149,8 @@ def _check_labels(dataset: PackedDataset, what: str) -> None:
 
 def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTrainingConfig(),
                 device: str = "cpu", resume: bool = False, progress: bool = True,
-                data_provenance: dict | None = None,
-                stop_after: int | None = None) -> tuple[DMPNN, list[dict]]:
+                data_provenance: dict | None = None, stop_after: int | None = None,
+                calibrate: bool = True) -> tuple[DMPNN, list[dict]]:
     """Train a D-MPNN on ``train`` and save it (model folder + checkpoint) in ``out``.
 
     Parameters
@@ -165,6 +165,8 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
     stop_after : leave after this many epochs of the schedule (a time-limited job), keeping the
         checkpoint; a later call with ``resume=True`` finishes the run. The model folder is
         written only when all ``config.epochs`` are done.
+    calibrate : fit the whole-frame logit offsets on the training frames once trained (see
+        :mod:`.calibration`); a search trial scored on windows only can leave them out.
 
     Returns
     -------
@@ -233,6 +235,10 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
         readout_statistics(model, sampler, samples, config, dev)
     save_dmpnn(out, model, spec, training=config.training_record(),
                data=data_provenance or {}, metrics={"train_loss": history[-1]["loss"] if history else None})
+    if calibrate:
+        from .calibration import calibrate_model
+
+        calibrate_model(out, train, progress, {"fitted_on": "the training frames"})
     return model, history
 
 

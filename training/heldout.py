@@ -34,7 +34,7 @@ def frame_probabilities(classifier, config, windows: int, rng) -> dict:
     window = classifier.predict_graphs([frames.random_window(rng) for _ in range(windows)],
                                        batch_size=64)
     whole = classifier.frame_pass(config)  # what classify and the modifiers report
-    return {"window": window, "tiles": float(whole.tiles.mean()), "frame": whole.probability}
+    return {"window": window, "tiles": whole.tiles_probability, "frame": whole.probability}
 
 
 def _probabilities(classifier, manifest, rows, windows, rng, bar) -> list[dict]:

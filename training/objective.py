@@ -21,10 +21,11 @@ from .evaluate import classification_scores, window_glass_probability
 
 
 def fit_dmpnn(dataset: PackedDataset, indices, params: dict, epochs: int, seed: int, out,
-              device: str = "cpu", provenance_data: dict | None = None):
+              device: str = "cpu", provenance_data: dict | None = None, calibrate: bool = True):
     """Train the D-MPNN with hyperparameters ``params`` on ``dataset[indices]``; the classifier.
 
-    Resumes from ``out``'s epoch checkpoint when one with the same settings exists.
+    Resumes from ``out``'s epoch checkpoint when one with the same settings exists; ``calibrate``
+    fits the whole-frame offsets on the training frames (:mod:`.calibration`).
     """
     from ovito_glassml.models import load_classifier
 
@@ -32,20 +33,30 @@ def fit_dmpnn(dataset: PackedDataset, indices, params: dict, epochs: int, seed: 
 
     config = DMPNNTrainingConfig.from_params(dict(params, epochs=int(epochs), seed=int(seed)))
     train_dmpnn(dataset.subset(indices), out, config, device=device, resume=True, progress=False,
-                data_provenance=provenance_data)
+                data_provenance=provenance_data, calibrate=calibrate)
     return load_classifier(out)
 
 
 def score_dmpnn(classifier, dataset: PackedDataset, windows_per_config: int = 10, rng=0,
                 frame: bool = False) -> dict:
-    """Window-level AUC and accuracy (and, with ``frame``, those of whole periodic frames)."""
+    """Window-level AUC and accuracy (and, with ``frame``, those of whole frames: see
+    :func:`frame_scores`)."""
     scores = classification_scores(*window_glass_probability(classifier, dataset, None,
                                                              windows_per_config, rng))
     if frame:
-        configs = [dataset[i] for i in range(len(dataset))]
-        whole = classification_scores(dataset.label, classifier.glass_probability(configs, "frame"))
-        scores.update(frame_auc=whole["auc"], frame_accuracy=whole["accuracy"])
+        scores.update(frame_scores(classifier, dataset))
     return scores
+
+
+def frame_scores(classifier, dataset: PackedDataset) -> dict:
+    """AUC and accuracy of whole frames read as one graph (``frame_*``) and as the mean over
+    their tiling windows (``tiles_*``), both with the model's whole-frame calibration."""
+    configs = [dataset[i] for i in range(len(dataset))]
+    out = {}
+    for mode in ("frame", "tiles"):
+        scores = classification_scores(dataset.label, classifier.glass_probability(configs, mode))
+        out.update({f"{mode}_auc": scores["auc"], f"{mode}_accuracy": scores["accuracy"]})
+    return out
 
 
 def fit_cnn_model(dataset: PackedDataset, indices, params: dict, epochs: int, seed: int,
@@ -104,7 +115,7 @@ class TrialObjective:
         test = data.subset(list(self.test))
         if self.model == "dmpnn":
             classifier = fit_dmpnn(data, list(self.train), params, self.epochs, self.seed, folder,
-                                   self.device)
+                                   self.device, calibrate=False)
             val = score_dmpnn(classifier, validation, self.windows_per_config, rng=self.seed)
             inner = score_dmpnn(classifier, test, self.windows_per_config, rng=self.seed)
         else:

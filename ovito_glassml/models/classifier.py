@@ -112,6 +112,44 @@ def load_classifier(folder) -> Classifier:
     return getattr(module, class_name).load(Path(folder), config)
 
 
+@dataclass(frozen=True)
+class FrameCalibration:
+    """Logit offsets that put a window model's whole-frame probabilities on the 0.5 threshold.
+
+    A model trained on windows is calibrated on windows; read on a whole frame (or as the mean
+    over the windows tiling it) its probabilities can sit off centre, by more than the class gap
+    where the signal per window is weak (inherent structures: every frame on one side of 0.5
+    while the frames are still ranked correctly). The offsets are fitted after training on the
+    training frames (:func:`~ovito_glassml.training.calibration.fit_frame_calibration`) and kept
+    in the model's ``config.json``; a folder without them reads with zero offsets.
+
+    Attributes
+    ----------
+    frame : logit offset of the whole periodic frame read as one graph.
+    tiles : logit offset of the mean probability over the windows tiling the frame.
+    """
+
+    frame: float = 0.0
+    tiles: float = 0.0
+
+    @classmethod
+    def from_config(cls, config: dict) -> "FrameCalibration":
+        section = config.get("calibration") or {}
+        try:
+            return cls(float(section.get("frame", 0.0)), float(section.get("tiles", 0.0)))
+        except (TypeError, ValueError) as err:
+            raise InputError(f"the model's calibration section is unusable ({err})") from err
+
+
+def shift_logit(probability, offset: float):
+    """``sigmoid(logit(p) + offset)``: a probability moved by a logit offset (order kept)."""
+    if offset == 0.0:
+        return probability
+    p = np.clip(np.asarray(probability, dtype=float), 1e-12, 1 - 1e-12)
+    shifted = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) + offset)))
+    return float(shifted) if np.ndim(shifted) == 0 else shifted
+
+
 def check_mode(mode: str, modes=MODES) -> None:
     """Raise :class:`InputError` unless ``mode`` is one of ``modes``."""
     if mode not in modes:

@@ -17,7 +17,8 @@ from torch_geometric.data import Batch
 from ..errors import InputError
 from ..graph_spec import GraphSpec
 from ..graphs import FrameGraphs
-from .classifier import FrameAttention, FrameClassification, check_mode
+from .classifier import (FrameAttention, FrameCalibration, FrameClassification, check_mode,
+                         shift_logit)
 from .dmpnn import DMPNN, DMPNNHyperparameters
 from .store import CONFIG_NAME, load_weights, read_graph_spec, save_model
 
@@ -30,8 +31,10 @@ class FramePass:
 
     Attributes
     ----------
-    probability : glass probability of the whole periodic frame.
+    probability : glass probability of the whole periodic frame (calibrated, see
+        :class:`~ovito_glassml.models.classifier.FrameCalibration`).
     tiles : (W,) glass probability of each window tiling the frame.
+    tiles_probability : the frame's probability from the mean over its tiles (calibrated).
     windows : W arrays of the particle indices in each window.
     attention : (T - 1, E) attention of every directed edge of the whole frame's graph.
     whole_graph : that graph.
@@ -39,6 +42,7 @@ class FramePass:
 
     probability: float
     tiles: np.ndarray
+    tiles_probability: float
     windows: list
     attention: np.ndarray
     whole_graph: object
@@ -55,6 +59,8 @@ class DMPNNClassifier:
     graph_spec : :class:`~ovito_glassml.graph_spec.GraphSpec` (k, features, length scale,
         ``l_win``) the model was trained with.
     hyperparameters : the architecture.
+    calibration : the whole-frame logit offsets
+        (:class:`~ovito_glassml.models.classifier.FrameCalibration`; zero when not fitted).
     """
 
     kind = KIND
@@ -65,6 +71,7 @@ class DMPNNClassifier:
         self.graph_spec = graph_spec
         self.hyperparameters = module.hparams
         self.config = config
+        self.calibration = FrameCalibration.from_config(config)
         # the whole-frame pass of the last classified frame: the attention modifier that follows
         # the classifier in a pipeline reads its weights instead of passing the frame again
         self._last_frame: tuple | None = None
@@ -99,6 +106,11 @@ class DMPNNClassifier:
     @property
     def has_attention(self) -> bool:
         return bool(self.hyperparameters.attention)
+
+    def uncalibrated(self) -> "DMPNNClassifier":
+        """The same network with zero whole-frame offsets (what the offsets are fitted on)."""
+        return DMPNNClassifier(self.module, self.graph_spec,
+                               {k: v for k, v in self.config.items() if k != "calibration"})
 
     def to(self, device) -> "DMPNNClassifier":
         """Move the network to a torch device ("cpu", "cuda")."""
@@ -143,17 +155,17 @@ class DMPNNClassifier:
         mode : "frame" (default: the whole periodic frame as one graph), "window" (one random
             window of the training ``l_win``, as in training) or "tiles" (the mean probability over
             windows tiling the frame, see :func:`~ovito_glassml.graphs.window_origins`, read as
-            :meth:`classify_frame` reads them).
+            :meth:`classify_frame` reads them). "frame" and "tiles" carry the model's
+            :attr:`calibration`.
         rng : seed or generator for "window".
         """
+        check_mode(mode)
         if mode == "tiles":
-            return np.array([self.frame_pass(c).tiles.mean() for c in configs])
+            return np.array([self.frame_pass(c).tiles_probability for c in configs])
         rng = np.random.default_rng(rng)
-        per_config = [self.graphs(c, mode, rng) for c in configs]
-        counts = np.array([len(g) for g in per_config])
-        probs = self.predict_graphs([g for gs in per_config for g in gs], batch_size)
-        owner = np.repeat(np.arange(len(configs)), counts)
-        return np.bincount(owner, weights=probs, minlength=len(configs)) / np.maximum(counts, 1)
+        graphs = [self.graphs(c, mode, rng)[0] for c in configs]
+        probs = self.predict_graphs(graphs, batch_size)
+        return shift_logit(probs, self.calibration.frame) if mode == "frame" else probs
 
     def frame_pass(self, config) -> FramePass:
         """The tiles, the whole frame and the attention of ``config`` from one forward pass.
@@ -185,7 +197,9 @@ class DMPNNClassifier:
                 last = (batch.batch[batch.edge_index[0]] == len(graphs)).cpu().numpy()
                 attention = attention.cpu().numpy()[:, last]
                 windows = [g.particle_index.numpy() for g in graphs]
-        result = FramePass(probability, tiles, windows, attention, whole)
+        result = FramePass(shift_logit(probability, self.calibration.frame), tiles,
+                           shift_logit(float(tiles.mean()), self.calibration.tiles), windows,
+                           attention, whole)
         self._last_frame = (_frame_key(config), result)
         return result
 
@@ -199,7 +213,7 @@ class DMPNNClassifier:
         yield "Glass classifier: message passing over the periodic frame and its windows"
         result = self.frame_pass(config)
         yield 1.0
-        return FrameClassification(float(result.tiles.mean()), result.tiles, result.windows,
+        return FrameClassification(result.tiles_probability, result.tiles, result.windows,
                                    result.probability if whole_frame else None)
 
     def attention(self, graph) -> tuple[float, np.ndarray]:

@@ -122,8 +122,18 @@ def check_weights_checksum(folder, config: dict) -> None:
 
 def update_metrics(folder, metrics: Mapping) -> dict:
     """Add ``metrics`` (e.g. held-out scores) to a model folder's ``config.json``; returns it."""
+    return update_section(folder, "metrics", metrics)
+
+
+def update_section(folder, section: str, values: Mapping, replace: bool = False) -> dict:
+    """Merge ``values`` into (or, with ``replace``, set) one section of a model folder's
+    ``config.json``, e.g. ``metrics`` or ``calibration``; returns the config."""
     config = read_config(folder)
-    config.setdefault("metrics", {}).update(_jsonable(dict(metrics)))
+    values = _jsonable(dict(values))
+    if replace:
+        config[section] = values
+    else:
+        config.setdefault(section, {}).update(values)
     write_json_atomic(Path(folder) / CONFIG_NAME, config)
     return config
 
