@@ -231,3 +231,21 @@ def test_report_shows_the_larger_particle_scale_when_a_dataset_has_two_crossvals
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 6 |"))
     assert "0.630 ± 0.100" in row and "16 configs of 4320 particles" in row
+
+
+def test_report_prints_each_cnn_pilot_below_fig5(tmp_path):
+    import json
+
+    history = [{"epoch": e, "loss": 0.6932, "accuracy": 0.5, "val_auc": auc, "val_accuracy": 0.5}
+               for e, auc in enumerate([0.4, 0.6, 0.5], start=1)]
+    pilot = {"kind": "cnn_pilot", "command": "python scripts/cnn_campaign/pilot.py 0.01 3 10",
+             "dataset": "dataset6.npz", "l2": 0.01, "epochs": 3, "batch_size": 10, "n_train": 82,
+             "n_validation": 20, "history": history}
+    (tmp_path / "results" / "cnn_pilot").mkdir(parents=True)
+    (tmp_path / "results" / "cnn_pilot" / "p.json").write_text(json.dumps(pilot))
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    fig5 = text.split("## Fig. 5")[1].split("\n## ")[0]
+    assert ("- CNN pilot on dataset6.npz (`results/cnn_pilot/p.json`, `python scripts/cnn_campaign/"
+            "pilot.py 0.01 3 10`): 82 training images, L2 0.01, 3 of 3 epochs of batch 10: training "
+            "loss 0.6932 (ln 2 = 0.6931), accuracy 0.50, validation AUC 0.50 over the last 3 epochs "
+            "(20 held-out images).") in fig5

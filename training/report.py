@@ -2,7 +2,8 @@
 
 :func:`write_report` reads every ``*.json`` under a results folder and sorts it by content:
 
-* ``kind == "crossval"`` (``glassml crossval``) - Fig. 5, AUC per dataset and model;
+* ``kind == "crossval"`` (``glassml crossval``) - Fig. 5, AUC per dataset and model, with the
+  CNN pilots (``kind == "cnn_pilot"``, ``scripts/cnn_campaign/pilot.py``) below it;
 * ``kind == "cross_dataset"``, ``"size_transfer"``, ``"attention_statistics"``, ``"baselines"``
   (``glassml experiment ...``) - Figs. 6, 7, 9 and the baselines;
 * a ``tg`` and ``t_cool`` entry (``glassml tg``) - Fig. 1's Tg;
@@ -51,7 +52,7 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     """Every results JSON under ``results_dir``, grouped by what it holds."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
-                                               "tg", "metrics", "campaign")}
+                                               "tg", "metrics", "campaign", "cnn_pilot")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -140,6 +141,7 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
             f"{data['scale']['particles_per_configuration']} particles with "
             f"{data['preset']['iterations']} TPE trials x {data['preset']['epochs']} epochs, against "
             "the paper's 20,000 configurations of 4320 particles and 15 x 10 (see scale above).")
+    lines += _cnn_pilot_lines(groups["cnn_pilot"], base)
     for (number, model), data in sorted(table.items(), key=lambda item: str(item[0])):
         changes = data.get("reductions")
         if changes is None:          # results written before crossval.json recorded them
@@ -154,6 +156,23 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
         _plot_auc(table, figures / "fig5_auc.png")
         lines += ["", f"![Fig. 5]({_rel(figures / 'fig5_auc.png', base)})"]
     return lines + [""]
+
+
+def _cnn_pilot_lines(pilots, base: Path) -> list[str]:
+    """One line per CNN pilot (``scripts/cnn_campaign/pilot.py``): does the CNN learn at all?"""
+    lines = []
+    for path, data in pilots:
+        history = data["history"]
+        last = history[-1]
+        tail = [h["val_auc"] for h in history[-10:]]
+        lines.append(
+            f"- CNN pilot on {data['dataset']} (`{_rel(path, base)}`, `{data['command']}`): "
+            f"{data['n_train']} training images, L2 {data['l2']:g}, {len(history)} of "
+            f"{data['epochs']} epochs of batch {data['batch_size']}: training loss "
+            f"{last['loss']:.4f} (ln 2 = 0.6931), accuracy {last['accuracy']:.2f}, validation AUC "
+            f"{np.mean(tail):.2f} over the last {len(tail)} epochs ({data['n_validation']} "
+            "held-out images).")
+    return lines
 
 
 def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:

@@ -10,6 +10,7 @@ coefficient of every kernel is the paper's 0.01 unless given (the pilots also tr
 Writes results/paper/cnn_pilot/l2<L2>_e<EPOCHS>_b<BATCH>_<dataset>.json (per-epoch history).
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,10 @@ _, history = fit_cnn(data, fold.inner_train, validation, dropout=0.0, batch_size
                      epochs=epochs, seed=0, log=lambda line: print(line, flush=True))
 out = ROOT / "results/paper/cnn_pilot" / f"l2{l2:g}_e{epochs}_b{batch}_{path.stem}.json"
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(json.dumps({"dataset": path.name, "l2": l2, "epochs": epochs, "batch_size": batch,
+command = " ".join(["OMP_NUM_THREADS=1 python scripts/cnn_campaign/pilot.py", *sys.argv[1:4],
+                    *([os.path.relpath(path.resolve(), ROOT)] if len(sys.argv) > 4 else [])])
+out.write_text(json.dumps({"kind": "cnn_pilot", "command": command, "dataset": path.name,
+                           "l2": l2, "epochs": epochs, "batch_size": batch,
                            "n_train": len(fold.inner_train), "n_validation": len(validation),
                            "history": history}, indent=1))
 print("->", out.relative_to(ROOT))
