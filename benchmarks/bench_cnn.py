@@ -14,7 +14,9 @@ data/small 30x30 frames tiled 2x2 into a 60x60 box):
   and by images cached in memory (the difference is what rendering on the fly costs), in
   float32 (the paper's) and in Keras mixed precision with bfloat16 (``--precision
   mixed_bfloat16``), whose ratio is the speed-up;
-* the analytic FLOPs of a training step, to say what bounds the ms/sample.
+* the analytic FLOPs of a training step, to say what bounds the ms/sample;
+* the pooled head (``build_cnn(head="pooled")``, what the campaign's CNN cross-validations
+  train) against the paper's dense head, float32, same batches: the ratio of ms/sample.
 
 Usage: ``python benchmarks/bench_cnn.py --json FILE [--renders N] [--batches B]
 [--batch-sizes 20,50]``
@@ -130,7 +132,7 @@ def training_flops_per_sample() -> dict:
 
 
 def bench_training(frames: list[Configuration], batch_size: int, batches: int,
-                   precision: str = "float32") -> dict:
+                   precision: str = "float32", head: str = "dense") -> dict:
     import keras
 
     from ovito_glassml.training.cnn import compile_cnn, epoch_plan, image_pipeline
@@ -141,7 +143,7 @@ def bench_training(frames: list[Configuration], batch_size: int, batches: int,
     dataset = PackedDataset.from_configurations(configs, label=np.arange(n) % 2,
                                                 seed=np.arange(n), t_cool=np.zeros(n))
     keras.utils.set_random_seed(0)
-    model = compile_cnn(build_cnn(0.1, precision), steps_per_epoch=batches + 2, epochs=10)
+    model = compile_cnn(build_cnn(0.1, precision, head), steps_per_epoch=batches + 2, epochs=10)
 
     def timed(make_batches) -> tuple[float, float]:
         """Wall and CPU (all threads) ms per sample over ``batches`` steps after two warm-ups."""
@@ -164,7 +166,7 @@ def bench_training(frames: list[Configuration], batch_size: int, batches: int,
                                         for i in range(0, n, batch_size)))
     flops = training_flops_per_sample()
     return {
-        "batch_size": batch_size, "precision": precision, "timed_batches": batches,
+        "batch_size": batch_size, "precision": precision, "head": head, "timed_batches": batches,
         "ms_per_sample_on_the_fly": on_the_fly, "ms_per_sample_cached": cached,
         "cpu_ms_per_sample_on_the_fly": on_the_fly_cpu, "cpu_ms_per_sample_cached": cached_cpu,
         "on_the_fly_overhead": on_the_fly / cached - 1,
@@ -255,9 +257,23 @@ def main(argv=None) -> int:
     print(f"oneDNN kernels: {onednn['ms_per_sample_onednn']:.1f} ms/sample against "
           f"{onednn['ms_per_sample_tensorflow_kernels']:.1f} without (float32, batch "
           f"{onednn['batch_size']}): {onednn['speedup']:.2f}x", flush=True)
+    pooled = bench_training(frames, int(args.batch_sizes.split(",")[0]), args.batches, "float32",
+                            "pooled")
+    dense = next(row for row in training if row["batch_size"] == pooled["batch_size"]
+                 and row["precision"] == "float32") if "float32" in precisions else \
+        bench_training(frames, pooled["batch_size"], args.batches, "float32")
+    heads = {"batch_size": pooled["batch_size"],
+             "ms_per_sample_dense": dense["ms_per_sample_cached"],
+             "ms_per_sample_pooled": pooled["ms_per_sample_cached"],
+             "speedup_pooled_over_dense": dense["ms_per_sample_cached"]
+             / pooled["ms_per_sample_cached"]}
+    print(f"pooled head: {heads['ms_per_sample_pooled']:.1f} ms/sample against "
+          f"{heads['ms_per_sample_dense']:.1f} for the paper's dense head (float32, batch "
+          f"{heads['batch_size']}, cached images): {heads['speedup_pooled_over_dense']:.2f}x",
+          flush=True)
     result = {
         "configuration": source, "rendering": rendering, "training": training,
-        "onednn": onednn,
+        "onednn": onednn, "heads": heads,
         "training_fastest": {"ms_per_sample": best_ms, "batch_size": best["batch_size"],
                              "precision": best["precision"],
                              "target_ms_per_sample": TARGET_TRAIN_MS_PER_SAMPLE,

@@ -63,6 +63,9 @@ for job in $JOBS; do
         # inherent structures: the readout norm (without it the D-MPNN stays at loss ln 2 on
         # minimised frames) and windows up to half the box
         dmpnn:*-is) extra="--preset campaign --space readout_norm=1 --space window_length=0.1:0.5:0.05" ;;
+        # the CNN with the pooled head: the paper's flatten + dense head stays at loss ln 2 on
+        # the campaign's 82 training images a fold (docs/cnn.md, results/paper/cnn_pilot/)
+        cnn:*)      extra="--preset campaign --space pooled_head=1" ;;
         *)          extra="--preset campaign" ;;
     esac
     echo "== $(date -u +%FT%TZ) $job" >&2

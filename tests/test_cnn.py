@@ -304,3 +304,92 @@ def test_checkpoints_are_written_by_time_and_after_the_last_epoch(tmp_path, monk
     training.fit_cnn(load_dataset(DATASET1), [0, 12], batch_size=2, epochs=3,
                      checkpoint_dir=tmp_path, checkpoint_seconds=seconds, log=lambda line: None)
     assert len(written) == saves and written[-1] == 3
+
+
+# ----------------------------------------------------------------------------- the pooled head
+
+def test_pooled_head_reads_the_mean_of_each_conv2_map_into_the_80_relus():
+    from ovito_glassml.models.cnn import NORM_MOMENTUM, head_of
+
+    model = build_cnn(0.1, head="pooled")
+    names = [layer.name for layer in model.layers]
+    assert names == ["rescale", "conv1", "conv2", "pool", "norm", "dense", "dropout", "output"]
+    shapes = {layer.name: tuple(layer.output.shape[1:]) for layer in model.layers}
+    assert shapes["pool"] == shapes["norm"] == (16,) and shapes["output"] == (2,)
+    conv = 10 * 10 * 3 * 6 + 6 + 5 * 5 * 6 * 16 + 16        # the paper's two convolutions
+    trained = conv + 2 * 16 + (16 * 80 + 80) + (80 * 2 + 2)  # norm's scale and shift, dense, output
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == trained == 5_776
+    assert model.count_params() == trained + 2 * 16             # + the moving mean and variance
+    assert model.get_layer("norm").momentum == NORM_MOMENTUM
+    for name in ("conv1", "conv2", "dense", "output"):          # the paper's L2, as in "dense"
+        assert np.isclose(model.get_layer(name).kernel_regularizer.l2, 0.01)
+    assert head_of(model) == "pooled" and head_of(build_cnn(0.1)) == "dense"
+    with pytest.raises(InputError, match="head must be one of dense, pooled"):
+        build_cnn(head="flat")
+
+
+def test_pooled_model_saves_and_loads_with_its_head_and_identical_outputs(tmp_path):
+    from ovito_glassml.models.cnn import head_of, save_cnn_weights
+    from ovito_glassml.models.store import save_model
+
+    keras.utils.set_random_seed(4)
+    model = build_cnn(0.2, head="pooled")
+    norm = model.get_layer("norm")
+    norm.moving_mean.assign(np.linspace(0.1, 0.4, 16).astype("float32"))   # not the defaults
+    norm.moving_variance.assign(np.linspace(0.5, 2.0, 16).astype("float32"))
+    save_cnn_weights(model, tmp_path)
+    save_model(tmp_path, "cnn", {"dropout": 0.2, "head": "pooled"})
+    loaded = load_classifier(tmp_path)
+    assert head_of(loaded.model) == "pooled"
+    images = np.stack([render_image(c) for c in load_dataset(DATASET1).subset([0, 13])])
+    np.testing.assert_array_equal(loaded.logits(images), np.asarray(model(images, training=False)))
+
+
+def test_norm_statistics_are_set_from_the_training_images_as_predicted():
+    dataset = load_dataset(DATASET1)
+    indices = np.array([0, 3, 12, 20])
+    keras.utils.set_random_seed(2)
+    model = build_cnn(0.0, head="pooled")
+    training.refresh_norm_statistics(model, dataset, indices)
+    images = np.stack([render_image(dataset[int(i)]) for i in indices])
+    pooled = keras.Model(model.inputs[0], model.get_layer("pool").output)(images)
+    features = np.asarray(pooled, dtype=np.float64)
+    norm = model.get_layer("norm")
+    np.testing.assert_allclose(norm.moving_mean.numpy(), features.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), features.var(axis=0), rtol=1e-4)
+    dense = build_cnn(0.0)                                 # the paper's head has nothing to set
+    before = [w.copy() for w in dense.get_weights()[:2]]
+    training.refresh_norm_statistics(dense, dataset, indices)
+    for a, b in zip(before, dense.get_weights()[:2]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def trained_pooled(tmp_path_factory):
+    """``glassml train cnn --head pooled`` on the training runs of dataset 1."""
+    from ovito_glassml.cli import main
+
+    root = tmp_path_factory.mktemp("cnn_pooled")
+    dataset = load_dataset(DATASET1)
+    train_idx, test_idx = split_by_run(dataset, [2 / 3, 1 / 3], rng=0)
+    dataset.subset(train_idx).save(root / "train.npz")
+    folder = root / "model"
+    assert main(["train", "cnn", "--data", str(root / "train.npz"), "--out", str(folder),
+                 "--head", "pooled", "--epochs", "30", "--batch-size", "4", "--dropout", "0",
+                 "--seed", "0"]) == 0
+    return folder, dataset.subset(test_idx)
+
+
+@pytest.mark.slow
+def test_pooled_head_learns_held_out_runs_with_calibrated_probabilities(trained_pooled):
+    from ovito_glassml.training.evaluate import evaluate
+
+    folder, held_out = trained_pooled
+    classifier = load_classifier(folder)
+    assert classifier.config["hyperparameters"]["head"] == "pooled"
+    scores = evaluate(classifier, held_out)
+    assert scores["n"] == 8
+    # seed 0, 30 epochs of batch 4 (120 steps, ~30 s): AUC 1.0 and accuracy 1.0 measured, glass
+    # 0.56-0.59 against liquid 0.43-0.45 (the dense head after 10 epochs: AUC 1.0 but every
+    # probability within 0.5 +/- 0.003, so no accuracy is asserted there)
+    assert scores["auc"] >= 0.9 and scores["accuracy"] >= 0.875

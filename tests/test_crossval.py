@@ -320,3 +320,27 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
     met = cv["auc_mean"] >= 0.70 and frame_auc >= 0.95 and cv["auc_mean"] > best + 5e-4
     assert row.endswith(f"| {'yes' if met else 'no'} |")
     assert "| 5-is | – | not run" in section          # the datasets not run say how to run them
+
+
+@pytest.mark.slow
+def test_cnn_crossval_with_the_pooled_head_records_it_and_writes_pooled_fold_models(tmp_path):
+    """The campaign's CNN jobs run ``--space pooled_head=1`` (scripts/crossval_campaign.sh):
+    every trial and fold model has the pooled head, and the report lists it as a change."""
+    pytest.importorskip("tensorflow")
+    from ovito_glassml.cli import main
+    from ovito_glassml.models.cnn import head_of
+
+    out = tmp_path / "cv"
+    assert main(["crossval", "--model", "cnn", "--data", str(DATASETS / "dataset1.npz"),
+                 "--out", str(out), "--preset", "small", "--iterations", "2", "--epochs", "3",
+                 "--space", "pooled_head=1", "--space", "batch_size=4:8:4", "--space", "dropout=0"]) == 0
+    report = json.loads((out / "crossval.json").read_text())
+    assert "pooled_head: 1 (paper Table 2: not searched)" in report["reductions"]
+    assert report["n_folds"] == 3 and 0.0 <= report["auc_mean"] <= 1.0
+    for fold in report["folds"]:
+        assert fold["best_params"]["pooled_head"] == 1
+        classifier = load_classifier(fold["model_dir"])
+        assert head_of(classifier.model) == "pooled"
+        assert classifier.config["hyperparameters"]["head"] == "pooled"
+    script = (ROOT / "scripts" / "crossval_campaign.sh").read_text()
+    assert 'cnn:*)      extra="--preset campaign --space pooled_head=1"' in script

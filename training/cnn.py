@@ -41,8 +41,9 @@ import numpy as np
 from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
-from ovito_glassml.images import IMAGE_SIZE, render_image
-from ovito_glassml.models.cnn import (KIND, WEIGHTS_FILE, CNNClassifier, build_cnn,
+from ovito_glassml.images import IMAGE_SIZE, render_image, render_images
+from ovito_glassml.models.cnn import (KIND, PREDICT_CHUNK, WEIGHTS_FILE, CNNClassifier, build_cnn,
+                                      head_of,
                                       limit_tensorflow_threads,
                                       glass_probability_of_logits, save_cnn_weights,
                                       save_keras_atomic)
@@ -209,8 +210,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             dropout: float = CNN_DROPOUT, batch_size: int = CNN_BATCH_SIZE,
             epochs: int = CNN_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
             peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR, translate: bool = True,
-            precision: str = "float32", checkpoint_dir: str | Path | None = None,
-            checkpoint_seconds: float = CHECKPOINT_SECONDS, resume: bool = False,
+            precision: str = "float32", head: str = "dense",
+            checkpoint_dir: str | Path | None = None, checkpoint_seconds: float = CHECKPOINT_SECONDS, resume: bool = False,
             stop_after: int | None = None, log=print):
     """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
 
@@ -225,6 +226,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         ``False`` is the paper's augmentation alone.
     precision : ``"float32"`` (the paper's) or ``"mixed_bfloat16"`` (faster on CPUs with
         AVX-512 BF16; see :func:`ovito_glassml.models.cnn.build_cnn`).
+    head : ``"dense"`` (the paper's flatten + dense) or ``"pooled"`` (global average pooling and
+        batch normalisation before the dense layer; :func:`~ovito_glassml.models.cnn.build_cnn`).
     checkpoint_dir : if given, the model and optimiser are saved there after the first epoch
         that ends ``checkpoint_seconds`` after the last save, and after the last epoch of this
         call (a checkpoint is ~0.9 GB, so saving after each of many short epochs would cost
@@ -253,7 +256,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
     rates = {"initial": float(initial_lr), "peak": float(peak_lr), "final": float(final_lr)}
     settings = {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
                 "seed": int(seed), "learning_rates": rates, "translate": bool(translate),
-                "precision": str(precision), "train_indices": train_indices.tolist()}
+                "precision": str(precision), "head": str(head),
+                "train_indices": train_indices.tolist()}
 
     history: list[dict] = []
     start_epoch = 0
@@ -263,7 +267,7 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         log(f"resuming after epoch {start_epoch} of {epochs} from {checkpoint_dir}")
     else:
         keras.utils.set_random_seed(int(seed))
-        model = compile_cnn(training_start(build_cnn(dropout, precision)), steps_per_epoch, epochs,
+        model = compile_cnn(training_start(build_cnn(dropout, precision, head)), steps_per_epoch, epochs,
                             **rates)
 
     validation = None
@@ -284,6 +288,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
                   "accuracy": float(fit.history["accuracy"][-1]),
                   "learning_rate": float(model.optimizer.learning_rate),
                   "seconds": seconds, "ms_per_sample": 1e3 * seconds / len(train_indices)}
+        if validation is not None or epoch + 1 == last_epoch:
+            refresh_norm_statistics(model, dataset, train_indices)
         if validation is not None:
             scores = classification_scores(
                 validation.label, glass_probability_of_logits(predict_logits(model, validation)))
@@ -321,6 +327,35 @@ def training_start(model):
     dense = model.get_layer("dense")
     dense.bias.assign(np.full(tuple(dense.bias.shape), DENSE_START_BIAS, dtype="float32"))
     return model
+
+
+def refresh_norm_statistics(model, dataset: PackedDataset, indices) -> None:
+    """Set the pooled head's normalisation statistics to those of ``dataset[indices]``' images.
+
+    Keras keeps moving averages of the batch statistics for prediction. With the campaign's
+    few dozen images they are a handful of batches, the last of each epoch often a remainder of
+    one or two images, and the class sits in a shift of the pooled features of a few per cent
+    (docs/cnn.md): prediction then put every held-out image on one side of 0.5 in some epochs
+    and not in others, while the ranking (AUC) stayed perfect. Computed here once from the
+    training images as the network sees them at prediction (no augmentation), with the weights
+    as they are, the statistics are those of the population the dense layer was trained on. A
+    network without the pooled head is left alone.
+    """
+    if head_of(model) != "pooled":
+        return
+    norm = model.get_layer("norm")
+    indices = np.asarray(indices, dtype=np.int64)
+    features = []
+    for lo in range(0, len(indices), PREDICT_CHUNK):
+        x = render_images(dataset.subset(indices[lo:lo + PREDICT_CHUNK]))
+        for layer in model.layers:
+            if layer is norm:
+                break
+            x = layer(x, training=False)
+        features.append(np.asarray(x, dtype=np.float64))
+    features = np.concatenate(features)
+    norm.moving_mean.assign(features.mean(axis=0).astype("float32"))
+    norm.moving_variance.assign(features.var(axis=0).astype("float32"))
 
 
 def _reseed_dropout(model, seed: int, epoch: int) -> None:
@@ -381,7 +416,7 @@ def _load_checkpoint(folder: Path, settings: dict):
     import keras
 
     state = json.loads((folder / CHECKPOINT_STATE).read_text())
-    saved = state.get("settings", {})
+    saved = {"head": "dense", **state.get("settings", {})}   # checkpoints from before heads
     differ = sorted(k for k in settings if saved.get(k) != settings[k])
     if differ:
         raise InputError(f"the checkpoint in {folder} was made with different {', '.join(differ)}; "
@@ -397,8 +432,8 @@ def _load_checkpoint(folder: Path, settings: dict):
 def train_cnn(dataset: PackedDataset, dataset_path, out, train_idx, test_idx=(), *,
               dropout: float = CNN_DROPOUT, batch_size: int = CNN_BATCH_SIZE,
               epochs: int = CNN_EPOCHS, seed: int = 0, peak_lr: float = PEAK_LR,
-              translate: bool = True, precision: str = "float32", resume: bool = False,
-              stop_after: int | None = None, log=print) -> list[dict]:
+              translate: bool = True, precision: str = "float32", head: str = "dense",
+              resume: bool = False, stop_after: int | None = None, log=print) -> list[dict]:
     """Train on ``dataset[train_idx]``, score ``dataset[test_idx]``, write the model folder ``out``.
 
     The learning rate starts and ends at ``peak_lr / 10``. Checkpoints go to ``out/checkpoint/``
@@ -411,7 +446,7 @@ def train_cnn(dataset: PackedDataset, dataset_path, out, train_idx, test_idx=(),
     model, history = fit_cnn(
         dataset, train_idx, None, dropout=dropout, batch_size=batch_size, epochs=epochs,
         seed=seed, initial_lr=peak_lr / 10, peak_lr=peak_lr, final_lr=peak_lr / 10,
-        translate=translate, precision=precision, checkpoint_dir=out / CHECKPOINT_DIR,
+        translate=translate, precision=precision, head=head, checkpoint_dir=out / CHECKPOINT_DIR,
         resume=resume, stop_after=stop_after, log=log)
     if len(history) < epochs:
         return history
@@ -446,7 +481,8 @@ def write_cnn_folder(out, model, history, dataset, dataset_path, train_idx, test
         out, KIND,
         {"dropout": float(dropout), "batch_size": int(batch_size), "epochs": int(epochs),
          "peak_lr": float(peak_lr), "image_size": IMAGE_SIZE,
-         "augmentation": AUGMENTATION[bool(translate)], "precision": str(precision)},
+         "augmentation": AUGMENTATION[bool(translate)], "precision": str(precision),
+         "head": head_of(model)},
         data={"dataset": str(dataset_path), "dataset_meta": dataset.meta, "seed": int(seed),
               "train_indices": np.asarray(train_idx).tolist(),
               "test_indices": np.asarray(test_idx).tolist(),

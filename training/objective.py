@@ -61,15 +61,17 @@ def frame_scores(classifier, dataset: PackedDataset) -> dict:
 
 def fit_cnn_model(dataset: PackedDataset, indices, params: dict, epochs: int, seed: int,
                   checkpoint_dir, log=None):
-    """Train the CNN with ``params`` (dropout, batch size) on ``dataset[indices]``; Keras model."""
+    """Train the CNN with ``params`` (dropout, batch size; ``pooled_head`` 0/1 picks the head) on
+    ``dataset[indices]``; Keras model."""
     from .cnn import fit_cnn
 
-    unknown = sorted(set(params) - {"dropout", "batch_size"})
+    unknown = sorted(set(params) - {"dropout", "batch_size", "pooled_head"})
     if unknown:
         raise InputError(f"the CNN has no hyperparameter(s) {unknown}; its search space is "
-                         "dropout and batch_size")
+                         "dropout and batch_size (and the switch pooled_head)")
+    head = "pooled" if int(params.get("pooled_head", 0)) else "dense"
     model, history = fit_cnn(dataset, indices, None, dropout=float(params["dropout"]),
-                             batch_size=int(params["batch_size"]), epochs=int(epochs),
+                             batch_size=int(params["batch_size"]), epochs=int(epochs), head=head,
                              seed=int(seed), checkpoint_dir=checkpoint_dir, resume=True,
                              log=log or (lambda line: None))
     return model, history

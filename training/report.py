@@ -158,6 +158,10 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
     return lines + [""]
 
 
+#: The CNN's heads (``ovito_glassml.models.cnn.HEADS``) as the report names them.
+HEAD_NAMES = {"dense": "the paper's dense head", "pooled": "our pooled head"}
+
+
 def _cnn_pilot_lines(pilots, base: Path) -> list[str]:
     """One line per CNN pilot (``scripts/cnn_campaign/pilot.py``): does the CNN learn at all?"""
     lines = []
@@ -167,7 +171,8 @@ def _cnn_pilot_lines(pilots, base: Path) -> list[str]:
         tail = [h["val_auc"] for h in history[-10:]]
         lines.append(
             f"- CNN pilot on {data['dataset']} (`{_rel(path, base)}`, `{data['command']}`): "
-            f"{data['n_train']} training images, L2 {data['l2']:g}, {len(history)} of "
+            f"{data['n_train']} training images, {HEAD_NAMES[data.get('head', 'dense')]}, "
+            f"L2 {data['l2']:g}, {len(history)} of "
             f"{data['epochs']} epochs of batch {data['batch_size']}: training loss "
             f"{last['loss']:.4f} (ln 2 = 0.6931), accuracy {last['accuracy']:.2f}, validation AUC "
             f"{np.mean(tail):.2f} over the last {len(tail)} epochs ({data['n_validation']} "

@@ -118,7 +118,7 @@ CNN_TABLE2 = {
 EXTRA_SETTINGS = {
     "dmpnn": {"readout_norm": True, "input_bias": True, "attention": True,
               "windows_per_epoch": True, "initial_lr": False, "peak_lr": False, "final_lr": False},
-    "cnn": {},
+    "cnn": {"pooled_head": True},
 }
 
 

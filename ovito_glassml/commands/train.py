@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def register(sub) -> None:
     from ..graph_spec import EDGE_FEATURE_MODES, FEATURE_MODES, NEIGHBOR_MODES, GraphSpec
-    from ..models.cnn import PRECISIONS
+    from ..models.cnn import HEADS, PRECISIONS
     from ..training import presets
     from ..training.schedule import PEAK_LR
 
@@ -95,6 +95,10 @@ def register(sub) -> None:
     c.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="mixed_bfloat16 computes in bfloat16 with float32 weights: ~1.5x faster "
                         "on CPUs with AVX-512 BF16 (default: float32, the paper's)")
+    c.add_argument("--head", choices=HEADS, default="dense",
+                   help="dense: the paper's flatten + 80 ReLUs (71.9 M weights); pooled: the mean "
+                        "of each conv2 map, batch-normalised, into the 80 ReLUs (5.8 k weights), "
+                        "which learns from a few dozen images (docs/cnn.md)")
     c.add_argument("--test-fraction", type=float, default=0.0,
                    help="fraction of runs held out and scored (AUC, accuracy) into the model's "
                         "metrics")
@@ -208,7 +212,8 @@ def _train_cnn(args, out, final_out) -> int:
     history = train_cnn(dataset, args.data, out, train_idx, test_idx, dropout=args.dropout,
                         batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
                         peak_lr=args.peak_lr, translate=not args.no_shift,
-                        precision=args.precision, resume=args.resume, stop_after=args.stop_after,
+                        precision=args.precision, head=args.head, resume=args.resume,
+                        stop_after=args.stop_after,
                         log=lambda line: print(line, flush=True))
     if len(history) < args.epochs:
         print(f"stopped after epoch {len(history)} of {args.epochs}; continue with --resume")
