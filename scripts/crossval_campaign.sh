@@ -48,11 +48,11 @@ until [ -f "$DATA/dataset6.npz" ] && [ -f "$DATA/dataset6-is.npz" ]; do
 done
 
 # the order in which results matter most: the D-MPNN on the paper's datasets, the inherent-
-# structure datasets of the open question (5-is, 6-is), the other -is datasets, then the CNN
-# (the costliest: ~0.1-0.3 CPU-s per image and step, see docs/cnn.md)
+# structure datasets of the open question (5-is, 6-is), the other -is datasets, the CNN with the
+# pooled head (~0.5 core-h a dataset, see docs/cnn.md) before the last -is job (~2 core-h)
 JOBS="dmpnn:dataset1 dmpnn:dataset2 dmpnn:dataset3 dmpnn:dataset4 dmpnn:dataset5 dmpnn:dataset6
 dmpnn:dataset5-is dmpnn:dataset6-is dmpnn:dataset1-is dmpnn:dataset2-is dmpnn:dataset3-is
-dmpnn:dataset4-is cnn:dataset1 cnn:dataset2 cnn:dataset3 cnn:dataset4 cnn:dataset5 cnn:dataset6"
+cnn:dataset1 cnn:dataset2 cnn:dataset3 cnn:dataset4 cnn:dataset5 cnn:dataset6 dmpnn:dataset4-is"
 
 for job in $JOBS; do
     model=${job%%:*}; name=${job#*:}

@@ -246,6 +246,13 @@ def test_report_prints_each_cnn_pilot_below_fig5(tmp_path):
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     fig5 = text.split("## Fig. 5")[1].split("\n## ")[0]
     assert ("- CNN pilot on dataset6.npz (`results/cnn_pilot/p.json`, `python scripts/cnn_campaign/"
-            "pilot.py 0.01 3 10`): 82 training images, L2 0.01, 3 of 3 epochs of batch 10: training "
-            "loss 0.6932 (ln 2 = 0.6931), accuracy 0.50, validation AUC 0.50 over the last 3 epochs "
-            "(20 held-out images).") in fig5
+            "pilot.py 0.01 3 10`): 82 training images, the paper's dense head, L2 0.01, 3 of 3 "
+            "epochs of batch 10: training loss 0.6932 with the L2 term (ln 2 = 0.6931), accuracy "
+            "0.50, validation AUC 0.50 and accuracy 0.50 over the last 3 epochs (20 held-out "
+            "images).") in fig5
+    # a pilot of the pooled head says so (pilots written before heads are the dense one)
+    pilot.update(head="pooled", history=[dict(h, val_accuracy=0.95) for h in history])
+    (tmp_path / "results" / "cnn_pilot" / "p.json").write_text(json.dumps(pilot))
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    assert "82 training images, our pooled head, L2 0.01" in text
+    assert "validation AUC 0.50 and accuracy 0.95 over the last 3 epochs" in text

@@ -169,14 +169,16 @@ def _cnn_pilot_lines(pilots, base: Path) -> list[str]:
         history = data["history"]
         last = history[-1]
         tail = [h["val_auc"] for h in history[-10:]]
+        tail_accuracy = [h["val_accuracy"] for h in history[-10:]]
         lines.append(
             f"- CNN pilot on {data['dataset']} (`{_rel(path, base)}`, `{data['command']}`): "
             f"{data['n_train']} training images, {HEAD_NAMES[data.get('head', 'dense')]}, "
             f"L2 {data['l2']:g}, {len(history)} of "
             f"{data['epochs']} epochs of batch {data['batch_size']}: training loss "
-            f"{last['loss']:.4f} (ln 2 = 0.6931), accuracy {last['accuracy']:.2f}, validation AUC "
-            f"{np.mean(tail):.2f} over the last {len(tail)} epochs ({data['n_validation']} "
-            "held-out images).")
+            f"{last['loss']:.4f} with the L2 term (ln 2 = 0.6931), accuracy "
+            f"{last['accuracy']:.2f}, validation AUC {np.mean(tail):.2f} and accuracy "
+            f"{np.mean(tail_accuracy):.2f} over the last {len(tail)} epochs "
+            f"({data['n_validation']} held-out images).")
     return lines
 
 
