@@ -271,7 +271,7 @@ def _section_attention(groups, base: Path, figures: Path) -> list[str]:
     return lines
 
 
-def _section_inherent(groups, base: Path) -> list[str]:
+def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
     """The D-MPNN on the minimised configurations: window and whole frame, against the goals and
     the best one-number baseline on the same windows."""
     lines = ["## Beyond the paper: the six datasets on inherent structures", "",
@@ -289,6 +289,7 @@ def _section_inherent(groups, base: Path) -> list[str]:
     crossvals = {str(d.get("dataset_number")): (path, d) for path, d in groups["crossval"]
                  if d["model"] == "dmpnn" and str(d.get("dataset_number")) in INHERENT_DATASETS}
     baselines = {path.parent.resolve(): d for path, d in groups["window_baselines"]}
+    bars = []
     for number in INHERENT_DATASETS:
         window_goal, frame_goal = INHERENT_GOALS.get(number, (None, None))
         goal = ", ".join(g for g in (f"window >= {window_goal:.2f}" if window_goal else "",
@@ -319,10 +320,16 @@ def _section_inherent(groups, base: Path) -> list[str]:
         lines.append(f"| {number} | {_fold_lwins(cv)} | {cv['auc_mean']:.3f} / {cv['accuracy_mean']:.2f} | "
                      + (f"{frame[0]:.3f} / {frame[1]:.2f}" if frame else "–")
                      + f" | {baseline_cell} | {goal} | {met} |")
+        bars.append((number, cv["auc_mean"], cv.get("auc_std", 0.0), frame[0] if frame else np.nan,
+                     best_auc if best_auc is not None else np.nan, window_goal, frame_goal))
+    if bars:
+        name = "inherent_structures.png"
+        _plot_inherent(bars, figures / name)
+        lines += ["", f"![inherent structures]({_rel(figures / name, base)})"]
     return lines + [""]
 
 
-def _section_baselines(groups, base: Path) -> list[str]:
+def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
     lines = ["## Baselines (not in the paper): one-number classifiers a physicist tries first", "",
              "AUC in the better orientation (`auc`; the side of the threshold is the only thing "
              "chosen on the data). The networks must beat these where the task is hard: small "
@@ -335,11 +342,16 @@ def _section_baselines(groups, base: Path) -> list[str]:
     networks = {(_resolved(d.get("dataset")), d["model"]): d for _, d in groups["crossval"]}
     lines += ["| dataset | where | mean abs psi6 | six-neighbour Voronoi fraction | E_IS | D-MPNN | CNN |",
               "|---|---|---|---|---|---|---|"]
+    bars = []
     for path, data in sorted(groups["baselines"], key=lambda item: str(item[1].get("dataset_number"))):
         number = data.get("dataset_number", "?")
         f = data["frame"]
         net = {m: networks.get((_resolved(data.get("dataset")), m)) for m in ("dmpnn", "cnn")}
         frame_net = net["dmpnn"].get("frame_auc_mean") if net["dmpnn"] else None
+        scale = _rel(path, base).split("/")
+        label = f"{number}" + (f"\n{scale[1]}" if len(scale) > 2 and scale[1] != "paper" else "")
+        bars.append((label, [f[k].get("auc") for k in FRAME_BASELINE_NAMES], frame_net,
+                     net["cnn"]["auc_mean"] if net["cnn"] else None))
 
         def auc(entry):
             if entry.get("auc") is None:
@@ -359,7 +371,15 @@ def _section_baselines(groups, base: Path) -> list[str]:
     lines += ["", "D-MPNN column: whole-frame AUC of the cross-validated models (`frame_auc`), and "
               "their window AUC in the row of the window length every fold's model was trained at "
               "(– where the folds chose different lengths)."]
+    name = "frame_baselines.png"
+    _plot_frame_baselines(bars, figures / name)
+    lines += ["", f"![whole-frame baselines]({_rel(figures / name, base)})"]
     return lines + [""]
+
+
+#: The whole-frame baselines of ``glassml experiment baselines`` as the report names them.
+FRAME_BASELINE_NAMES = {"mean_abs_psi6": "mean abs psi6",
+                        "six_neighbor_fraction": "Voronoi 6", "inherent_structure_energy": "E_IS"}
 
 
 WINDOW_BASELINE_NAMES = {"pair_energy": "pair energy", "nn_distance_std": "NN-distance std",
@@ -567,9 +587,9 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_cross_dataset(groups, base, figures)
     lines += _section_size_transfer(groups, base, figures)
     lines += _section_attention(groups, base, figures)
-    lines += _section_baselines(groups, base)
+    lines += _section_baselines(groups, base, figures)
     lines += _section_window_baselines(groups, base, figures)
-    lines += _section_inherent(groups, base)
+    lines += _section_inherent(groups, base, figures)
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
     lines += _section_compute(groups, base)
@@ -635,6 +655,55 @@ def _plot_window_baselines(bars: list, baseline_names: list, path: Path) -> None
     ax.set_ylim(0.3, 1.02)
     ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False)
+    fig.tight_layout()
+    _figure(path, fig)
+
+
+def _plot_frame_baselines(bars: list, path: Path) -> None:
+    """Whole-frame AUC per dataset: each one-number baseline beside the D-MPNN and the CNN."""
+    plt = _pyplot()
+    labels = [label for label, _, _, _ in bars]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(labels) + 2), 3.6))
+    x = np.arange(len(labels))
+    series = [(name, [b[1][i] for b in bars]) for i, name in enumerate(FRAME_BASELINE_NAMES.values())]
+    series += [("D-MPNN", [b[2] for b in bars]), ("CNN", [b[3] for b in bars])]
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series):
+        values = [np.nan if v is None else v for v in values]
+        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xlabel("dataset")
+    ax.set_ylabel("whole-frame AUC")
+    ax.set_ylim(0.3, 1.02)
+    ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)
+    fig.tight_layout()
+    _figure(path, fig)
+
+
+def _plot_inherent(bars: list, path: Path) -> None:
+    """Per -is dataset: D-MPNN window AUC (+- std over folds), whole-frame AUC, the best
+    baseline's window AUC, and the goals as short black lines."""
+    plt = _pyplot()
+    labels = [b[0] for b in bars]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
+    x = np.arange(len(labels))
+    ax.bar(x - 0.27, [b[1] for b in bars], 0.26, yerr=[b[2] for b in bars], capsize=3,
+           label="D-MPNN, window")
+    ax.bar(x, [b[3] for b in bars], 0.26, label="D-MPNN, whole frame")
+    ax.bar(x + 0.27, [b[4] for b in bars], 0.26, label="best baseline, window")
+    for xi, (_, _, _, _, _, window_goal, frame_goal) in zip(x, bars):
+        for offset, goal in ((-0.27, window_goal), (0.0, frame_goal)):
+            if goal is not None:
+                ax.plot([xi + offset - 0.13, xi + offset + 0.13], [goal, goal], "k-", lw=2)
+    ax.plot([], [], "k-", lw=2, label="goal (issue 12)")
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("dataset (inherent structures)")
+    ax.set_ylabel("AUC")
+    ax.set_ylim(0.3, 1.05)
+    ax.legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     _figure(path, fig)
 
