@@ -320,6 +320,8 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
     met = cv["auc_mean"] >= 0.70 and frame_auc >= 0.95 and cv["auc_mean"] > best + 5e-4
     assert row.endswith(f"| {'yes' if met else 'no'} |")
     assert "| 5-is | – | not run" in section          # the datasets not run say how to run them
+    assert "![inherent structures](reproduction_figures/inherent_structures.png)" in section
+    assert (tmp_path / "reproduction_figures" / "inherent_structures.png").stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -198,6 +198,9 @@ def test_report_sets_baselines_beside_the_paper_sections(tmp_path):
     assert "| 1 | whole frame |" in text and "1.000 (lower)" in text
     assert "`glassml experiment baselines`" in text
     assert json.loads((tmp_path / "results" / "baselines.json").read_text())["kind"] == "baselines"
+    section = text.split("## Baselines")[1].split("\n## ")[0]
+    assert "![whole-frame baselines](reproduction_figures/frame_baselines.png)" in section
+    assert (tmp_path / "reproduction_figures" / "frame_baselines.png").stat().st_size > 0
 
 
 def test_cross_dataset_testing_skips_configurations_from_runs_the_model_trained_on():
