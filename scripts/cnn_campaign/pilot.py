@@ -33,7 +33,8 @@ fold = nested_folds(data, 3, 0.2, (0.8, 0.1, 0.1), 0)[0]
 validation = np.r_[fold.inner_validation, fold.inner_test]
 _, history = fit_cnn(data, fold.inner_train, validation, dropout=0.0, batch_size=batch,
                      epochs=epochs, seed=0, head=head, log=lambda line: print(line, flush=True))
-out = ROOT / "results/paper/cnn_pilot" / f"l2{l2:g}_e{epochs}_b{batch}_{path.stem}{'' if head == 'dense' else '_' + head}.json"
+suffix = "" if head == "dense" else "_" + head
+out = ROOT / "results/paper/cnn_pilot" / f"l2{l2:g}_e{epochs}_b{batch}_{path.stem}{suffix}.json"
 out.parent.mkdir(parents=True, exist_ok=True)
 command = " ".join(["OMP_NUM_THREADS=1 python scripts/cnn_campaign/pilot.py", *sys.argv[1:4],
                     *([os.path.relpath(path.resolve(), ROOT)] if len(sys.argv) > 4 else []),
