@@ -344,5 +344,9 @@ def test_cnn_crossval_with_the_pooled_head_records_it_and_writes_pooled_fold_mod
         classifier = load_classifier(fold["model_dir"])
         assert head_of(classifier.model) == "pooled"
         assert classifier.config["hyperparameters"]["head"] == "pooled"
+    from ovito_glassml.training.report import write_report
+
+    text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()
+    assert "- CNN on dataset(s) 1: our pooled head (`pooled_head: 1`)" in text
     script = (ROOT / "scripts" / "crossval_campaign.sh").read_text()
     assert 'cnn:*)      extra="--preset campaign --space pooled_head=1"' in script

@@ -141,6 +141,14 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
             f"{data['scale']['particles_per_configuration']} particles with "
             f"{data['preset']['iterations']} TPE trials x {data['preset']['epochs']} epochs, against "
             "the paper's 20,000 configurations of 4320 particles and 15 x 10 (see scale above).")
+    pooled = sorted(str(number) for (number, model), data in table.items()
+                    if model == "cnn" and data.get("space", {}).get("pooled_head", {}).get("low"))
+    if pooled:
+        lines.append(f"- CNN on dataset(s) {', '.join(pooled)}: our pooled head (`pooled_head: 1`): "
+                     "the paper's two convolutions, then the mean of each conv2 map, "
+                     "batch-normalised, into the 80 ReLUs, in place of the flatten and the "
+                     "71.9 M-weight dense layer (docs/cnn.md). The paper's head stays at loss ln 2 "
+                     "on the campaign's 82 training images a fold (the pilots below).")
     lines += _cnn_pilot_lines(groups["cnn_pilot"], base)
     for (number, model), data in sorted(table.items(), key=lambda item: str(item[0])):
         changes = data.get("reductions")
