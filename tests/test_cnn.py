@@ -393,3 +393,36 @@ def test_pooled_head_learns_held_out_runs_with_calibrated_probabilities(trained_
     # 0.56-0.59 against liquid 0.43-0.45 (the dense head after 10 epochs: AUC 1.0 but every
     # probability within 0.5 +/- 0.003, so no accuracy is asserted there)
     assert scores["auc"] >= 0.9 and scores["accuracy"] >= 0.875
+
+
+def test_calibrate_command_gives_a_cnn_a_frame_offset_that_its_readings_apply(tmp_path):
+    import json
+
+    from ovito_glassml.cli import main
+    from ovito_glassml.models.classifier import shift_logit
+    from ovito_glassml.models.cnn import save_cnn_weights
+    from ovito_glassml.models.store import save_model
+
+    keras.utils.set_random_seed(6)
+    model = build_cnn(0.0, head="pooled")
+    dense = model.get_layer("output")             # every image well on the liquid side
+    dense.bias.assign(np.array([2.0, -2.0], dtype="float32"))
+    save_cnn_weights(model, tmp_path / "m")
+    save_model(tmp_path / "m", "cnn", {"dropout": 0.0, "head": "pooled"})
+    dataset = load_dataset(DATASET1)
+    frames = dataset.subset(np.r_[np.flatnonzero(dataset.label == 1)[:4],
+                                  np.flatnonzero(dataset.label == 0)[:4]])
+    frames.save(tmp_path / "frames.npz")
+    raw = load_classifier(tmp_path / "m").glass_probability(frames)
+    assert np.all(raw < 0.5) and len(np.unique(frames.label)) == 2
+    assert main(["calibrate", "--model", str(tmp_path / "m"), "--data",
+                 str(tmp_path / "frames.npz")]) == 0
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    offset = config["calibration"]["frame"]
+    assert offset > 2.0 and "tiles" not in config["calibration"]   # one reading: the image
+    classifier = load_classifier(tmp_path / "m")
+    np.testing.assert_allclose(classifier.glass_probability(frames), shift_logit(raw, offset))
+    np.testing.assert_allclose(classifier.uncalibrated().glass_probability(frames), raw)
+    images = np.stack([render_image(frames[i]) for i in range(2)])
+    np.testing.assert_allclose(classifier.image_glass_probability(images),
+                               shift_logit(raw[:2], offset), rtol=1e-6)

@@ -344,6 +344,10 @@ def test_cnn_crossval_with_the_pooled_head_records_it_and_writes_pooled_fold_mod
         classifier = load_classifier(fold["model_dir"])
         assert head_of(classifier.model) == "pooled"
         assert classifier.config["hyperparameters"]["head"] == "pooled"
+        # the frame offset is fitted on the fold's outer train images and read on its test images
+        assert classifier.config["calibration"]["n_frames"] == len(fold["outer_train_indices"])
+        assert set(fold["test"]["uncalibrated"]) == {"auc", "accuracy"}
+        assert fold["test"]["uncalibrated"]["auc"] == pytest.approx(fold["test"]["auc"])
     from ovito_glassml.training.report import write_report
 
     text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()

@@ -39,7 +39,8 @@ from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
 
 from .cache import cached_dataset
-from .objective import TrialObjective, fit_cnn_model, fit_dmpnn, score_cnn, score_dmpnn
+from .evaluate import classification_scores
+from .objective import TrialObjective, fit_cnn_model, fit_dmpnn, score_dmpnn
 from .presets import MODELS, PRESETS, CrossValPreset
 from .provenance import provenance
 from .search import EXTRA_SETTINGS, GridRange, best_trial, run_search, space_to_json, space_with
@@ -131,7 +132,7 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
                              batch_size=best["params"]["batch_size"],
                              epochs=preset.final_epochs, seed=seed + fold.fold)
             shutil.rmtree(model_dir / "checkpoint", ignore_errors=True)
-            test = score_cnn(net, test_set)
+            test = _calibrated_cnn_scores(model_dir, dataset.subset(fold.outer_train), test_set)
         shutil.rmtree(fold_dir / "trials", ignore_errors=True)
         result = {"fold": fold.fold, "best_params": best["params"], "best_trial": best["tid"],
                   "best_validation_auc": best["auc"],
@@ -175,8 +176,8 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
 
 
 def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
-    """Fit the whole-frame calibration of every finished D-MPNN fold model of a crossval folder on
-    its own outer train frames, and re-score the fold's outer test frames with it.
+    """Fit the whole-frame calibration of every finished fold model of a crossval folder (D-MPNN
+    or CNN) on its own outer train frames, and re-score the fold's outer test frames with it.
 
     For fold models trained before training fitted the offsets itself; running it again refits
     the same offsets. The frame scores without the offsets go in its result as ``uncalibrated``, and
@@ -194,14 +195,22 @@ def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
         raise InputError(f"{out} is not a crossval folder (no protocol.json); give the --out "
                          "folder of `glassml crossval`")
     protocol = json.loads(protocol_path.read_text())
-    if protocol["model"] != "dmpnn":
-        raise InputError(f"{out} holds {protocol['model']} models, which read whole frames only; "
-                         "only D-MPNN folds have a whole-frame calibration")
     dataset = cached_dataset((out / protocol["dataset"]).resolve())
     results = []
     for path in sorted(out.glob("fold*/result.json")):
         result = json.loads(path.read_text())
         model_dir = path.parent / "model"
+        if protocol["model"] == "cnn":
+            result["test"] = _calibrated_cnn_scores(
+                model_dir, dataset.subset(result["outer_train_indices"]),
+                dataset.subset(result["outer_test_indices"]))
+            result["calibration"] = load_classifier(model_dir).config["calibration"]
+            write_json_atomic(path, result)
+            results.append(result)
+            log(f"fold {result['fold']}: offset {result['calibration']['frame']:+.3f}; outer test "
+                f"AUC {result['test']['auc']:.3f}, accuracy {result['test']['accuracy']:.3f} "
+                f"(uncalibrated {result['test']['uncalibrated']['accuracy']:.3f})")
+            continue
         section = calibrate_model(model_dir, dataset.subset(result["outer_train_indices"]),
                                   progress, {"fitted_on": "the fold's outer train frames"})
         classifier = load_classifier(model_dir)
@@ -223,6 +232,22 @@ def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
         report.update(summarise_folds(results), folds=results)
         write_json_atomic(report_path, report)
     return results
+
+
+def _calibrated_cnn_scores(model_dir: Path, train_set, test_set) -> dict:
+    """Fit a CNN fold model's frame offset on its outer train images, then score the outer test
+    images with it; the scores without it go under ``uncalibrated``."""
+    from ovito_glassml.models.classifier import load_classifier
+
+    from .calibration import calibrate_model
+
+    calibrate_model(model_dir, train_set, progress=False,
+                    provenance={"fitted_on": "the fold's outer train frames"})
+    classifier = load_classifier(model_dir)
+    test = classification_scores(test_set.label, classifier.glass_probability(test_set))
+    raw = classification_scores(test_set.label, classifier.uncalibrated().glass_probability(test_set))
+    test["uncalibrated"] = {"auc": raw["auc"], "accuracy": raw["accuracy"]}
+    return test
 
 
 def _logged_trial_seconds(path: Path) -> float:

@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..images import IMAGE_SIZE, render_images
-from .classifier import FrameClassification
+from .classifier import FrameCalibration, FrameClassification, shift_logit
 
 # TensorFlow leaves oneDNN's kernels off on CPUs other than recent Intel ones; on this project's
 # AMD EPYC machines they train the CNN 3.4x faster (95 against 323 CPU-ms per image, one thread).
@@ -174,6 +174,12 @@ class CNNClassifier:
         The model folder's ``config.json`` (hyperparameters, provenance).
     model : keras.Model
         The network (logits).
+    calibration : FrameCalibration
+        Its ``frame`` offset is added to the glass logit of every image (fitted on the training
+        images after training, ``glassml calibrate``; zero for a folder without one). A network
+        that ranks held-out images correctly can still put all of them on one side of 0.5 when its
+        training stopped before its output left 0.5 (campaign dataset 5, fold 1: AUC 1.0, accuracy
+        0.5); the offset moves the threshold back between the classes.
     """
 
     kind = KIND
@@ -184,6 +190,11 @@ class CNNClassifier:
     def __init__(self, model, config: dict):
         self.model = model
         self.config = config
+        self.calibration = FrameCalibration.from_config(config)
+
+    def uncalibrated(self) -> "CNNClassifier":
+        """The same network without the calibration offset (what the training left)."""
+        return CNNClassifier(self.model, {k: v for k, v in self.config.items() if k != "calibration"})
 
     @classmethod
     def load(cls, folder: Path, config: dict) -> "CNNClassifier":
@@ -200,7 +211,8 @@ class CNNClassifier:
         if mode != "frame":
             raise InputError(f"the CNN reads whole frames only; probability mode {mode!r} is for "
                              "the D-MPNN (use mode 'frame')")
-        return glass_probability_of_logits(self.configuration_logits(configs))
+        return shift_logit(glass_probability_of_logits(self.configuration_logits(configs)),
+                           self.calibration.frame)
 
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
         """Generator for OVITO's progress; returns the frame image's
@@ -229,7 +241,7 @@ class CNNClassifier:
 
     def image_glass_probability(self, images) -> np.ndarray:
         """Probability of the glass class for ready-made ``(n, 250, 250, 3)`` images."""
-        return glass_probability_of_logits(self.logits(images))
+        return shift_logit(glass_probability_of_logits(self.logits(images)), self.calibration.frame)
 
     def logits(self, images) -> np.ndarray:
         """The network's two logits (liquid, glass) for ``(n, 250, 250, 3)`` images."""
