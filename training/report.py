@@ -662,43 +662,37 @@ def _plot_auc(table: dict, path: Path) -> None:
 
 def _plot_window_baselines(bars: list, baseline_names: list, path: Path) -> None:
     """Per dataset: the D-MPNN's outer-test window AUC beside each baseline's on the same windows."""
-    plt = _pyplot()
-    labels = [number for number, _, _ in bars]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
-    x = np.arange(len(labels))
-    width = 0.8 / (1 + len(baseline_names))
     series = [("D-MPNN", [b[1] for b in bars])] + [
         (name, [b[2][i] for b in bars]) for i, name in enumerate(baseline_names)]
-    for i, (name, values) in enumerate(series):
-        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name,
-               edgecolor="k" if i == 0 else None, linewidth=1.0 if i == 0 else 0)
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, labels)
-    ax.set_xlabel("dataset")
-    ax.set_ylabel("window AUC (mean over folds)")
-    ax.set_ylim(0.3, 1.02)
-    ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              frameon=False)
-    fig.tight_layout()
-    _figure(path, fig)
+    _grouped_bars([number for number, _, _ in bars], series, "window AUC (mean over folds)", path,
+                  outline_first=True)
 
 
 def _plot_frame_baselines(bars: list, path: Path) -> None:
     """Whole-frame AUC per dataset: each one-number baseline beside the D-MPNN and the CNN."""
-    plt = _pyplot()
-    labels = [label for label, _, _, _ in bars]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(labels) + 2), 3.6))
-    x = np.arange(len(labels))
     series = [(name, [b[1][i] for b in bars]) for i, name in enumerate(FRAME_BASELINE_NAMES.values())]
     series += [("D-MPNN", [b[2] for b in bars]), ("CNN", [b[3] for b in bars])]
+    _grouped_bars([label for label, _, _, _ in bars], series, "whole-frame AUC", path,
+                  tick_size=8)
+
+
+def _grouped_bars(labels: list, series: list, ylabel: str, path: Path,
+                  outline_first: bool = False, tick_size=None) -> None:
+    """One group of bars per label, one bar per ``(name, values)`` series (None: no bar), with
+    chance (0.5) dotted and the legend above the axes."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
+    x = np.arange(len(labels))
     width = 0.8 / len(series)
     for i, (name, values) in enumerate(series):
         values = [np.nan if v is None else v for v in values]
-        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name)
+        outline = outline_first and i == 0
+        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name,
+               edgecolor="k" if outline else None, linewidth=1.0 if outline else 0)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_xticks(x, labels, fontsize=tick_size)
     ax.set_xlabel("dataset")
-    ax.set_ylabel("whole-frame AUC")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0.3, 1.02)
     ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
               frameon=False)
