@@ -320,6 +320,15 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
     met = cv["auc_mean"] >= 0.70 and frame_auc >= 0.95 and cv["auc_mean"] > best + 5e-4
     assert row.endswith(f"| {'yes' if met else 'no'} |")
     assert "| 5-is | – | not run" in section          # the datasets not run say how to run them
+    # a variant of the protocol is printed beside the cross-validation it varies, not in its place
+    variant = tmp_path / "results" / "crossval_variants" / "dmpnn" / "dataset6-is-v"
+    variant.mkdir(parents=True)
+    (variant / "crossval.json").write_text(json.dumps(dict(cv, auc_mean=0.123)))
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    section = text.split("## Beyond the paper: the six datasets on inherent structures")[1].split("\n## ")[0]
+    assert row in section.splitlines()
+    assert "- Variant, dataset 6-is (`results/crossval_variants/dmpnn/dataset6-is-v/crossval.json`): " \
+           "window AUC 0.123" in section
     assert "![inherent structures](reproduction_figures/inherent_structures.png)" in section
     assert (tmp_path / "reproduction_figures" / "inherent_structures.png").stat().st_size > 0
 

@@ -52,7 +52,8 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     """Every results JSON under ``results_dir``, grouped by what it holds."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
-                                               "tg", "metrics", "campaign", "cnn_pilot")}
+                                               "tg", "metrics", "campaign", "cnn_pilot",
+                                               "crossval_variant")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -61,7 +62,11 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
         if not isinstance(data, dict):
             continue
         kind = data.get("kind")
-        if kind in groups:
+        if kind == "crossval" and "crossval_variants" in path.parts:
+            # a variant of a protocol (results/paper/crossval_variants/): printed beside the
+            # cross-validation it varies, never in its place
+            groups["crossval_variant"].append((path, data))
+        elif kind in groups:
             groups[kind].append((path, data))
         elif "tg" in data and "t_cool" in data and "n_runs" in data:
             groups["tg"].append((path, data))
@@ -346,6 +351,12 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
                      + f" | {baseline_cell} | {whole_cell} | {goal} | {met} |")
         bars.append((number, cv["auc_mean"], cv.get("auc_std", 0.0), frame[0] if frame else np.nan,
                      best_auc if best_auc is not None else np.nan, window_goal, frame_goal))
+    for path, cv in groups["crossval_variant"]:
+        frame = _frame_scores(cv)
+        lines.append(f"- Variant, dataset {cv.get('dataset_number')} (`{_rel(path, base)}`): window "
+                     f"AUC {cv['auc_mean']:.3f} / accuracy {cv['accuracy_mean']:.2f}"
+                     + (f", frame AUC {frame[0]:.3f} / {frame[1]:.2f}" if frame else "")
+                     + "; protocol: " + "; ".join(cv.get("reductions", [])) + ".")
     if bars:
         name = "inherent_structures.png"
         _plot_inherent(bars, figures / name)
