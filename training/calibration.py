@@ -11,7 +11,7 @@ in the model's ``config.json`` and read by :class:`~ovito_glassml.models.classif
 
 The CNN reads whole frames, but the same offset serves it: with the campaign's few optimiser
 steps a pooled-head CNN can rank every held-out image right and still leave all of them on one
-side of 0.5 (dataset 5, fold 1: AUC 1.0, accuracy 0.5); its ``frame`` offset is fitted the same way.
+side of 0.5 (dataset 5, fold 0: AUC 1.0, accuracy 0.5); its ``frame`` offset is fitted the same way.
 """
 
 from __future__ import annotations

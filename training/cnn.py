@@ -43,9 +43,8 @@ from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.images import IMAGE_SIZE, render_image, render_images
 from ovito_glassml.models.cnn import (KIND, PREDICT_CHUNK, WEIGHTS_FILE, CNNClassifier, build_cnn,
-                                      head_of,
-                                      limit_tensorflow_threads,
-                                      glass_probability_of_logits, save_cnn_weights,
+                                      glass_probability_of_logits, head_of,
+                                      limit_tensorflow_threads, save_cnn_weights,
                                       save_keras_atomic)
 from ovito_glassml.models.store import save_model
 from .evaluate import classification_scores
@@ -211,7 +210,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
             epochs: int = CNN_EPOCHS, seed: int = 0, initial_lr: float = INITIAL_LR,
             peak_lr: float = PEAK_LR, final_lr: float = FINAL_LR, translate: bool = True,
             precision: str = "float32", head: str = "dense",
-            checkpoint_dir: str | Path | None = None, checkpoint_seconds: float = CHECKPOINT_SECONDS, resume: bool = False,
+            checkpoint_dir: str | Path | None = None,
+            checkpoint_seconds: float = CHECKPOINT_SECONDS, resume: bool = False,
             stop_after: int | None = None, log=print):
     """Train a CNN on ``dataset[train_indices]``; returns ``(model, history)``.
 
@@ -267,8 +267,8 @@ def fit_cnn(dataset: PackedDataset, train_indices, validation_indices=None, *,
         log(f"resuming after epoch {start_epoch} of {epochs} from {checkpoint_dir}")
     else:
         keras.utils.set_random_seed(int(seed))
-        model = compile_cnn(training_start(build_cnn(dropout, precision, head)), steps_per_epoch, epochs,
-                            **rates)
+        model = compile_cnn(training_start(build_cnn(dropout, precision, head)), steps_per_epoch,
+                            epochs, **rates)
 
     validation = None
     if validation_indices is not None and len(np.unique(labels[validation_indices])) == 2:

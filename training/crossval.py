@@ -132,7 +132,7 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
                              batch_size=best["params"]["batch_size"],
                              epochs=preset.final_epochs, seed=seed + fold.fold)
             shutil.rmtree(model_dir / "checkpoint", ignore_errors=True)
-            test = _calibrated_cnn_scores(model_dir, dataset.subset(fold.outer_train), test_set)
+            test, _ = _calibrated_cnn_scores(model_dir, dataset.subset(fold.outer_train), test_set)
         shutil.rmtree(fold_dir / "trials", ignore_errors=True)
         result = {"fold": fold.fold, "best_params": best["params"], "best_trial": best["tid"],
                   "best_validation_auc": best["auc"],
@@ -201,10 +201,9 @@ def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
         result = json.loads(path.read_text())
         model_dir = path.parent / "model"
         if protocol["model"] == "cnn":
-            result["test"] = _calibrated_cnn_scores(
+            result["test"], result["calibration"] = _calibrated_cnn_scores(
                 model_dir, dataset.subset(result["outer_train_indices"]),
                 dataset.subset(result["outer_test_indices"]))
-            result["calibration"] = load_classifier(model_dir).config["calibration"]
             write_json_atomic(path, result)
             results.append(result)
             log(f"fold {result['fold']}: offset {result['calibration']['frame']:+.3f}; outer test "
@@ -234,20 +233,20 @@ def calibrate_crossval(out, progress: bool = True, log=print) -> list[dict]:
     return results
 
 
-def _calibrated_cnn_scores(model_dir: Path, train_set, test_set) -> dict:
+def _calibrated_cnn_scores(model_dir: Path, train_set, test_set) -> tuple[dict, dict]:
     """Fit a CNN fold model's frame offset on its outer train images, then score the outer test
-    images with it; the scores without it go under ``uncalibrated``."""
+    images with it (the scores without it go under ``uncalibrated``); (scores, calibration)."""
     from ovito_glassml.models.classifier import load_classifier
 
     from .calibration import calibrate_model
 
-    calibrate_model(model_dir, train_set, progress=False,
-                    provenance={"fitted_on": "the fold's outer train frames"})
+    section = calibrate_model(model_dir, train_set, progress=False,
+                              provenance={"fitted_on": "the fold's outer train frames"})
     classifier = load_classifier(model_dir)
     test = classification_scores(test_set.label, classifier.glass_probability(test_set))
     raw = classification_scores(test_set.label, classifier.uncalibrated().glass_probability(test_set))
     test["uncalibrated"] = {"auc": raw["auc"], "accuracy": raw["accuracy"]}
-    return test
+    return test, section
 
 
 def _logged_trial_seconds(path: Path) -> float:

@@ -178,7 +178,7 @@ class CNNClassifier:
         Its ``frame`` offset is added to the glass logit of every image (fitted on the training
         images after training, ``glassml calibrate``; zero for a folder without one). A network
         that ranks held-out images correctly can still put all of them on one side of 0.5 when its
-        training stopped before its output left 0.5 (campaign dataset 5, fold 1: AUC 1.0, accuracy
+        training stopped before its output left 0.5 (campaign dataset 5, fold 0: AUC 1.0, accuracy
         0.5); the offset moves the threshold back between the classes.
     """
 
@@ -211,8 +211,7 @@ class CNNClassifier:
         if mode != "frame":
             raise InputError(f"the CNN reads whole frames only; probability mode {mode!r} is for "
                              "the D-MPNN (use mode 'frame')")
-        return shift_logit(glass_probability_of_logits(self.configuration_logits(configs)),
-                           self.calibration.frame)
+        return self._calibrated(self.configuration_logits(configs))
 
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):
         """Generator for OVITO's progress; returns the frame image's
@@ -241,7 +240,11 @@ class CNNClassifier:
 
     def image_glass_probability(self, images) -> np.ndarray:
         """Probability of the glass class for ready-made ``(n, 250, 250, 3)`` images."""
-        return shift_logit(glass_probability_of_logits(self.logits(images)), self.calibration.frame)
+        return self._calibrated(self.logits(images))
+
+    def _calibrated(self, logits) -> np.ndarray:
+        """Glass probability of (liquid, glass) logits with the calibration offset added."""
+        return shift_logit(glass_probability_of_logits(logits), self.calibration.frame)
 
     def logits(self, images) -> np.ndarray:
         """The network's two logits (liquid, glass) for ``(n, 250, 250, 3)`` images."""
