@@ -361,6 +361,7 @@ def test_cnn_crossval_with_the_pooled_head_records_it_and_writes_pooled_fold_mod
 
     text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()
     assert "- CNN on dataset(s) 1: our pooled head (`pooled_head: 1`)" in text
-    assert "- CNN, dataset 1: accuracy read with each fold model's frame offset" in text
+    assert "- CNN accuracy is read with each fold model's frame offset" in text
+    assert "without it (mean, per fold): dataset 1 " in text
     script = (ROOT / "scripts" / "crossval_campaign.sh").read_text()
     assert 'cnn:*)      extra="--preset campaign --space pooled_head=1"' in script

@@ -259,3 +259,38 @@ def test_report_prints_each_cnn_pilot_below_fig5(tmp_path):
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     assert "82 training images, our pooled head, L2 0.01" in text
     assert "validation AUC 0.50 and accuracy 0.95 over the last 3 epochs" in text
+
+
+def test_window_baseline_table_sets_beside_the_dmpnn_the_cnn_of_the_same_dataset_file(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+    from ovito_glassml.training.presets import PRESETS
+    from ovito_glassml.training.search import space_to_json
+    from ovito_glassml.training.report import WINDOW_BASELINE_NAMES
+
+    def crossval(model, dataset, auc, accuracy):
+        fold = {"best_params": {"window_length": 0.25},
+                "test": {"auc": auc, "accuracy": accuracy, "frame_auc": 1.0, "frame_accuracy": 1.0}}
+        preset = PRESETS["paper"]
+        space = preset.dmpnn_space if model == "dmpnn" else preset.cnn_space
+        return {"kind": "crossval", "model": model, "dataset": dataset, "dataset_number": 6,
+                "auc_mean": auc, "auc_std": 0.0, "accuracy_mean": accuracy, "accuracy_std": 0.0,
+                "folds": [fold], "scale": {"n_configurations": 128, "n_runs": 128,
+                                           "particles_per_configuration": 4320},
+                "preset": preset.as_dict(), "space": space_to_json(space)}
+
+    results = tmp_path / "results"
+    write_json_atomic(results / "paper" / "dmpnn" / "crossval.json",
+                      crossval("dmpnn", "data/paper/dataset6.npz", 0.99, 0.97))
+    write_json_atomic(results / "paper" / "dmpnn" / "window_baselines.json",
+                      {"kind": "window_baselines", "crossval": "crossval.json",
+                       "summary": {n: {"auc_mean": 0.6, "accuracy_mean": 0.55} for n in WINDOW_BASELINE_NAMES}})
+    # two CNN cross-validations of a dataset 6: the one on the D-MPNN's file belongs in its row,
+    # whatever order the files are read in
+    write_json_atomic(results / "paper" / "cnn" / "crossval.json",
+                      crossval("cnn", "data/paper/dataset6.npz", 1.0, 0.987))
+    write_json_atomic(results / "zz_16runs" / "cnn" / "crossval.json",
+                      crossval("cnn", "data/16runs/dataset6.npz", 0.75, 0.67))
+    text = write_report(results, tmp_path / "REPRODUCTION.md").read_text()
+    section = text.split("## Per window")[1].split("\n## ")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| 6 |"))
+    assert row.endswith("| yes (AUC +0.390) | 1.000 / 1.00 | 1.000 / 0.99 |")

@@ -154,21 +154,33 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
                      "batch-normalised, into the 80 ReLUs, in place of the flatten and the "
                      "71.9 M-weight dense layer (docs/cnn.md). The paper's head stays at loss ln 2 "
                      "on the campaign's 82 training images a fold (the pilots below).")
+    uncalibrated = []
     for (number, model), data in sorted(table.items(), key=lambda item: str(item[0])):
         raw = [f["test"].get("uncalibrated", {}).get("accuracy") for f in data["folds"]]
         if model == "cnn" and raw and None not in raw:
-            lines.append(f"- CNN, dataset {number}: accuracy read with each fold model's frame "
-                         "offset, fitted on its outer train images (`glassml calibrate`); without "
-                         f"it {np.mean(raw):.2f} (per fold {', '.join(f'{a:.2f}' for a in raw)}).")
+            uncalibrated.append(f"dataset {number} {np.mean(raw):.2f} "
+                                f"({', '.join(f'{a:.2f}' for a in raw)})")
+    if uncalibrated:
+        lines.append("- CNN accuracy is read with each fold model's frame offset, fitted on its "
+                     "outer train images (`glassml calibrate`); without it (mean, per fold): "
+                     + "; ".join(uncalibrated) + ".")
     lines += _cnn_pilot_lines(groups["cnn_pilot"], base)
-    for (number, model), data in sorted(table.items(), key=lambda item: str(item[0])):
+    # one line per protocol: the cross-validations that share their reductions share a line
+    protocols: dict[tuple, list] = {}
+    for (number, model), data in sorted(table.items(), key=lambda item: (item[0][1], str(item[0][0]))):
         changes = data.get("reductions")
         if changes is None:          # results written before crossval.json recorded them
             from .crossval import protocol_changes
 
             changes = protocol_changes(model, data["preset"], data["space"])
-        lines.append(f"- Protocol of {MODEL_NAMES[model]}, dataset {number} "
-                     f"(`{_rel(data['_path'], base)}`): "
+        protocols.setdefault((model, tuple(changes)), []).append((number, _rel(data["_path"], base)))
+    for (model, changes), where in protocols.items():
+        # the files by one template (`.../dataset<k>/crossval.json`) where they follow one
+        templates = {path.replace(f"dataset{number}/", "dataset<k>/") for number, path in where}
+        files = (f"`{templates.pop()}`" if len(templates) == 1 and len(where) > 1
+                 else ", ".join(f"`{path}`" for _, path in where))
+        lines.append(f"- Protocol of {MODEL_NAMES[model]}, dataset{'s' if len(where) > 1 else ''} "
+                     + ", ".join(str(number) for number, _ in where) + f" ({files}): "
                      + ("the paper's as written." if not changes else
                         "reduced from the paper's: " + "; ".join(changes) + "."))
     if table:
@@ -384,7 +396,9 @@ def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
         net = {m: networks.get((_resolved(data.get("dataset")), m)) for m in ("dmpnn", "cnn")}
         frame_net = net["dmpnn"].get("frame_auc_mean") if net["dmpnn"] else None
         scale = _rel(path, base).split("/")
-        label = f"{number}" + (f"\n{scale[1]}" if len(scale) > 2 and scale[1] != "paper" else "")
+        scale_name = scale[1] if len(scale) > 2 and scale[1] != "paper" else None
+        label = f"{number}" + (f"\n{scale_name}" if scale_name else "")
+        number = f"{number} ({scale_name})" if scale_name else number
         bars.append((label, [f[k].get("auc") for k in FRAME_BASELINE_NAMES], frame_net,
                      net["cnn"]["auc_mean"] if net["cnn"] else None))
 
@@ -434,7 +448,8 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
         return lines + [_not_run("glassml experiment window-baselines --crossval "
                                  "results/paper/crossval/dmpnn/dataset5"), ""]
     crossvals = {path.parent.resolve(): data for path, data in groups["crossval"]}
-    cnn = {str(d.get("dataset_number")): d for _, d in groups["crossval"] if d["model"] == "cnn"}
+    # the CNN cross-validated on the very dataset file the D-MPNN read (not one of the same number)
+    cnn = {_resolved(d.get("dataset")): d for _, d in groups["crossval"] if d["model"] == "cnn"}
     names = list(WINDOW_BASELINE_NAMES)
     lines += ["| dataset | l_win (per fold) | D-MPNN window | "
               + " | ".join(WINDOW_BASELINE_NAMES[n] for n in names)
@@ -451,7 +466,7 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
             continue
         number = str(cv.get("dataset_number"))
         bars.append((number, cv["auc_mean"], [data["summary"][n]["auc_mean"] for n in names]))
-        other = cnn.get(number)
+        other = cnn.get(_resolved(cv.get("dataset")))
         frame = _frame_scores(cv)
         frame_cell = cell(*frame) if frame else "–"
         best_baseline = max(data["summary"][n]["auc_mean"] for n in names)
