@@ -325,7 +325,7 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
                  if d["model"] == "dmpnn" and str(d.get("dataset_number")) in INHERENT_DATASETS}
     baselines = {path.parent.resolve(): d for path, d in groups["window_baselines"]}
     frame_baselines = {_resolved(d.get("dataset")): d["frame"] for _, d in groups["baselines"]}
-    bars = []
+    bars, shortfalls = [], []
     for number in INHERENT_DATASETS:
         window_goal, frame_goal = INHERENT_GOALS.get(number, (None, None))
         goal = ", ".join(g for g in (f"window >= {window_goal:.2f}" if window_goal else "",
@@ -363,6 +363,9 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
                      + f" | {baseline_cell} | {whole_cell} | {goal} | {met} |")
         bars.append((number, cv["auc_mean"], cv.get("auc_std", 0.0), frame[0] if frame else np.nan,
                      best_auc if best_auc is not None else np.nan, window_goal, frame_goal))
+        if met == "no":
+            shortfalls.append(_inherent_shortfall(number, goal, cv, groups["size_transfer"]))
+    lines += [""] * bool(shortfalls) + shortfalls
     for path, cv in groups["crossval_variant"]:
         frame = _frame_scores(cv)
         lines.append(f"- Variant, dataset {cv.get('dataset_number')} (`{_rel(path, base)}`): window "
@@ -374,6 +377,27 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
         _plot_inherent(bars, figures / name)
         lines += ["", f"![inherent structures]({_rel(figures / name, base)})"]
     return lines + [""]
+
+
+def _inherent_shortfall(number: str, goal: str, crossval: dict, size_transfers) -> str:
+    """Where an -is dataset misses its goal: the fold by fold numbers, and the size transfer of
+    one of its fold models where it was measured (window AUC against window length)."""
+    folds = "; ".join(
+        f"{f['best_params'].get('window_length', float('nan')):g} / {f['test']['auc']:.3f} / "
+        + (f"{f['test']['frame_auc']:.3f}" if f["test"].get("frame_auc") is not None else "–")
+        for f in crossval["folds"])
+    text = (f"- {number} misses its goal ({goal}). Per fold, l_win / window AUC / frame AUC: "
+            f"{folds}.")
+    for _, transfer in size_transfers:
+        if not str(transfer.get("crossval", "")).rstrip("/").endswith(f"dataset{number}"):
+            continue
+        readings = [f"{r['auc']:.2f} at l_win {r['window_length']:g}" for r in transfer["rows"]]
+        if transfer.get("frame"):
+            readings.append(f"{transfer['frame']['auc']:.2f} on the whole frame")
+        text += (f" Fold {transfer.get('fold', '?')}'s model read at growing windows (Fig. 7 "
+                 "section): AUC " + ", ".join(readings) + ".")
+        break
+    return text
 
 
 def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
