@@ -180,6 +180,18 @@ def test_heldout_scores_every_dataset_in_every_mode_and_finds_the_crossing(model
     assert report["seeds"] == [11, 12] and (out / "cooling.png").stat().st_size > 0
     temps = [c["temperature"] for c in report["cooling"]]
     assert temps == sorted(temps, reverse=True) and temps[-1] == 0.05
+    assert report["kind"] == "heldout" and report["provenance"]["wall_seconds"] >= 0
+    # the report gives it a section: a row per dataset, the crossing and the figure
+    from ovito_glassml.training.report import write_report
+
+    text = write_report(tmp_path, tmp_path / "REPRODUCTION.md").read_text()
+    section = text.split("## The shipped model on runs it never saw")[1].split("\n## ")[0]
+    tiles = report["datasets"]["dataset1"]["tiles"]
+    assert f"| 1 | " in section and f"| {tiles['auc']:.3f} / {tiles['accuracy']:.2f} |" in section
+    assert "slow seeds 11-12" in section and "(`heldout/heldout.json`, `" in section
+    assert "![held-out cooling](heldout/cooling.png)" in section
+    if report["crossing_temperature"] is not None:
+        assert f"crosses 0.5 at T = {report['crossing_temperature']:.3f}" in section
 
 
 def test_crossing_temperature_interpolates_where_the_probability_falls_through_one_half():
@@ -188,3 +200,13 @@ def test_crossing_temperature_interpolates_where_the_probability_falls_through_o
     assert crossing_temperature([0.1, 0.3, 0.5], [0.9, 0.7, 0.1]) == pytest.approx(0.3 + 0.2 / 3)
     assert crossing_temperature([0.5, 0.1, 0.3], [0.1, 0.9, 0.7]) == pytest.approx(0.3 + 0.2 / 3)
     assert crossing_temperature([0.1, 0.5], [0.9, 0.8]) is None
+
+
+def test_heldout_figure_names_its_seeds_as_ranges_that_seeds_reads_back():
+    from ovito_glassml.commands.simulate import parse_seeds
+    from ovito_glassml.training.heldout import seed_ranges
+
+    assert seed_ranges(list(range(36, 65))) == "36-64"
+    assert seed_ranges([9, 1, 2, 3, 7, 10]) == "1-3,7,9-10"
+    for seeds in ([5], [1, 3, 5], list(range(1, 33)) + [40, 41]):
+        assert parse_seeds(seed_ranges(seeds)) == sorted(seeds)

@@ -120,6 +120,19 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
             "windows_per_frame": windows}
 
 
+def seed_ranges(seeds) -> str:
+    """Seeds as ranges, the way ``--seeds`` takes them: [1, 2, 3, 7, 9, 10] -> ``1-3,7,9-10``."""
+    parts, run = [], []
+    for seed in sorted(set(int(s) for s in seeds)):
+        if run and seed != run[-1] + 1:
+            parts.append(run)
+            run = []
+        run.append(seed)
+    if run:
+        parts.append(run)
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in parts)
+
+
 def plot_cooling(report: dict, path, tg: float | None = None) -> None:
     """The held-out cooling curve: glass probability (tiles, whole frame) against T."""
     import matplotlib
@@ -140,7 +153,7 @@ def plot_cooling(report: dict, path, tg: float | None = None) -> None:
         ax.axvline(tg, color="r", lw=0.8, ls="--", label=f"Tg = {tg:.3f}")
     ax.set_xlabel("temperature T")
     ax.set_ylabel("glass probability")
-    ax.set_title(f"held-out runs {report['seeds']}", fontsize=9)
+    ax.set_title(f"held-out slow runs: seeds {seed_ranges(report['seeds'])}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:

@@ -53,7 +53,7 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
                                                "tg", "metrics", "campaign", "cnn_pilot",
-                                               "crossval_variant")}
+                                               "crossval_variant", "heldout")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -68,6 +68,8 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
             groups["crossval_variant"].append((path, data))
         elif kind in groups:
             groups[kind].append((path, data))
+        elif "cooling" in data and "crossing_temperature" in data:
+            groups["heldout"].append((path, data))    # `glassml heldout` before it wrote its kind
         elif "tg" in data and "t_cool" in data and "n_runs" in data:
             groups["tg"].append((path, data))
         elif str(data.get("model", "")).startswith("y = a0") and "metrics" in data:
@@ -400,6 +402,43 @@ def _inherent_shortfall(number: str, goal: str, crossval: dict, size_transfers) 
     return text
 
 
+def _section_heldout(groups, base: Path) -> list[str]:
+    """``glassml heldout``: a finished model (the shipped one) on cooling runs it never saw."""
+    from .heldout import seed_ranges
+
+    lines = ["## The shipped model on runs it never saw (not in the paper)", "",
+             "`glassml heldout`: the model in the package (or `--model`) on whole cooling runs "
+             "left out of its training: per dataset, AUC / accuracy of one random window "
+             "(l_win of the model), of the frame cut into such windows (tiles, mean probability) "
+             "and of the whole frame in one pass; and the temperature at which the tiled glass "
+             "probability, averaged over the runs, falls through 0.5.", ""]
+    if not groups["heldout"]:
+        return lines + [_not_run("glassml heldout --slow data/paper/slow/manifest.csv --seeds "
+                                 "36-64 --fast data/paper/fast/manifest.csv --out "
+                                 "results/model/heldout"), ""]
+    for path, data in groups["heldout"]:
+        command = data.get("provenance", {}).get("command")
+        fast = data.get("fast_seeds")
+        crossing, tg = data.get("crossing_temperature"), data.get("tg")
+        lines += [f"Model `{data.get('model', 'shipped')}`, slow seeds {seed_ranges(data['seeds'])}"
+                  + (f", fast seeds {seed_ranges(fast)}" if fast else "")
+                  + f", {data.get('windows_per_frame', '?')} windows per frame (`{_rel(path, base)}`"
+                  + (f", `{command}`" if command else "") + "):", "",
+                  "| dataset | one window | tiles | whole frame |", "|---|---|---|---|"]
+        for name, scores in data["datasets"].items():
+            cells = [f"{scores[m]['auc']:.3f} / {scores[m]['accuracy']:.2f}" if m in scores else "–"
+                     for m in ("window", "tiles", "frame")]
+            lines.append(f"| {name.replace('dataset', '')} | " + " | ".join(cells) + " |")
+        if crossing is not None:
+            lines += ["", f"Tiled glass probability crosses 0.5 at T = {crossing:.3f}"
+                      + (f" (Tg = {tg:.3f}, {crossing - tg:+.3f})" if tg is not None else "") + "."]
+        figure = path.parent / "cooling.png"
+        if figure.exists():
+            lines += ["", f"![held-out cooling]({_rel(figure, base)})"]
+        lines.append("")
+    return lines
+
+
 def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
     lines = ["## Baselines (not in the paper): one-number classifiers a physicist tries first", "",
              "AUC in the better orientation (`auc`; the side of the threshold is the only thing "
@@ -630,7 +669,7 @@ def _section_compute(groups, base: Path) -> list[str]:
              "Every result above, the command that made it and its wall time.", "",
              "| result | command | wall time | machine |", "|---|---|---|---|"]
     for kind in ("crossval", "cross_dataset", "size_transfer", "attention_statistics", "baselines",
-                 "window_baselines", "metrics"):
+                 "window_baselines", "heldout", "metrics"):
         for path, data in groups[kind]:
             prov = data.get("provenance", {})
             # a resumed cross-validation: the folds' time over every session
@@ -664,6 +703,7 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_baselines(groups, base, figures)
     lines += _section_window_baselines(groups, base, figures)
     lines += _section_inherent(groups, base, figures)
+    lines += _section_heldout(groups, base)
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
     lines += _section_compute(groups, base)

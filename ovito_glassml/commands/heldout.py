@@ -25,6 +25,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import time
     from pathlib import Path
 
     from ..errors import InputError
@@ -32,8 +33,10 @@ def run(args) -> int:
     from ..models.classifier import load_classifier
     from ..modifiers.loading import model_folder
     from ..training.heldout import held_out_report, plot_cooling
+    from ..training.provenance import provenance
     from .simulate import parse_seeds
 
+    started = time.time()
     if args.windows < 1:
         raise InputError(f"--windows must be at least 1, got {args.windows}")
     classifier = load_classifier(model_folder(args.model))
@@ -41,7 +44,9 @@ def run(args) -> int:
     report = held_out_report(classifier, args.slow, parse_seeds(args.seeds), args.fast, fast_seeds,
                              windows=args.windows, rng=args.seed, progress=args.progress)
     out = Path(args.out)
-    write_json_atomic(out / "heldout.json", dict(report, tg=args.tg))
+    write_json_atomic(out / "heldout.json", dict(report, kind="heldout", tg=args.tg,
+                                                  model=args.model or "shipped",
+                                                  provenance=provenance(started)))
     plot_cooling(report, out / "cooling.png", args.tg)
     for name, scores in report["datasets"].items():
         print(name, "  ".join(f"{mode}: AUC {s['auc']:.3f} acc {s['accuracy']:.3f}"
