@@ -327,3 +327,17 @@ def test_report_spells_out_fold_by_fold_where_an_inherent_dataset_misses_its_goa
             "frame.") in section
     # a dataset that meets its goals gets no such line
     assert "- 5-is misses" not in section
+
+
+def test_cross_dataset_notes_name_better_transfers_and_inverted_rankings():
+    from ovito_glassml.training.report import _cross_dataset_notes
+
+    labels = ["4-is", "5-is", "6-is"]
+    auc = [[0.96, 0.82, 0.68],
+           [0.89, 0.73, 0.60],
+           [0.12, 0.45, 0.76]]
+    notes = _cross_dataset_notes(labels, auc)
+    assert notes[1] == ("- Read better by another dataset's models than by its own nested CV: "
+                        "5-is by the models of 4-is (0.820, its own 0.730).")
+    assert notes[2].endswith("models of 6-is on 4-is (0.120).")      # 0.45 is near chance, not inverted
+    assert _cross_dataset_notes(["1", "6"], [[1.0, 0.99], [0.98, 1.0]]) == []

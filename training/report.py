@@ -230,10 +230,40 @@ def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
                   "|---" * (len(labels) + 1) + "|"]
         for i, row in zip(labels, data["auc_mean"]):
             lines.append(f"| {i} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in row) + " |")
+        lines += _cross_dataset_notes(labels, data["auc_mean"])
         name = f"fig6_{data['model']}_{k}.png"    # one file per matrix (small and paper scale)
         _plot_matrix(data, figures / name)
         lines += ["", f"![Fig. 6 {data['model']}]({_rel(figures / name, base)})", ""]
     return lines
+
+
+#: An off-diagonal AUC counts as above the diagonal's by this much; as inverted below this.
+TRANSFER_MARGIN = 0.01
+INVERTED_AUC = 0.4
+
+
+def _cross_dataset_notes(labels, auc) -> list[str]:
+    """What a reader should not miss in a cross-dataset matrix: columns where models trained on
+    another dataset beat the dataset's own nested cross-validation, and inverted rankings."""
+    above, inverted = [], []
+    for j, test in enumerate(labels):
+        own = auc[j][j]
+        others = [(auc[i][j], train) for i, train in enumerate(labels) if i != j and auc[i][j] is not None]
+        if own is not None and others:
+            best, train = max(others)
+            if best > own + TRANSFER_MARGIN:
+                above.append(f"{test} by the models of {train} ({best:.3f}, its own {own:.3f})")
+        inverted += [f"{train} on {test} ({value:.3f})" for value, train in others
+                     if value < INVERTED_AUC]
+    notes = []
+    if above:
+        notes.append("- Read better by another dataset's models than by its own nested CV: "
+                     + "; ".join(above) + ".")
+    if inverted:
+        notes.append(f"- Ranking inverted (AUC below {INVERTED_AUC:g}: what the models learnt "
+                     "points the other way on that pair of classes): models of "
+                     + "; ".join(inverted) + ".")
+    return [""] + notes if notes else []
 
 
 def _section_size_transfer(groups, base: Path, figures: Path) -> list[str]:
