@@ -341,3 +341,43 @@ def test_cross_dataset_notes_name_better_transfers_and_inverted_rankings():
                         "5-is by the models of 4-is (0.820, its own 0.730).")
     assert notes[2].endswith("models of 6-is on 4-is (0.120).")      # 0.45 is near chance, not inverted
     assert _cross_dataset_notes(["1", "6"], [[1.0, 0.99], [0.98, 1.0]]) == []
+
+
+def test_report_sets_a_variants_finished_folds_beside_the_same_folds_of_the_original(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+    from ovito_glassml.training.presets import PRESETS
+    from ovito_glassml.training.search import space_to_json
+
+    preset = PRESETS["paper"]
+    space = space_to_json(preset.dmpnn_space)
+    results = tmp_path / "results"
+    data = tmp_path / "data" / "dataset6-is.npz"
+
+    def fold(k, auc, test_runs):
+        return {"fold": k, "outer_test_indices": test_runs, "best_params": {"window_length": 0.5},
+                "test": {"auc": auc, "accuracy": 0.7, "frame_auc": 0.9, "frame_accuracy": 0.8}}
+
+    write_json_atomic(results / "crossval" / "dataset6-is" / "crossval.json", {
+        "kind": "crossval", "model": "dmpnn", "dataset": str(data), "dataset_number": "6-is",
+        "auc_mean": 0.7, "auc_std": 0.0, "accuracy_mean": 0.7, "accuracy_std": 0.0,
+        "folds": [fold(0, 0.695, [1, 2]), fold(1, 0.75, [3, 4])],
+        "scale": {"n_configurations": 128, "n_runs": 128, "particles_per_configuration": 4320},
+        "preset": preset.as_dict(), "space": space})
+    variant = results / "crossval_variants" / "dataset6-is-w16"
+    write_json_atomic(variant / "protocol.json", {
+        "model": "dmpnn", "dataset": "../../../data/dataset6-is.npz", "preset": preset.as_dict(),
+        "space": dict(space, windows_per_epoch={"low": 16, "high": 16, "step": 1, "integer": True}),
+        "seed": 0})
+    write_json_atomic(variant / "fold0" / "result.json", fold(0, 0.813, [1, 2]))
+    text = write_report(results, tmp_path / "REPRODUCTION.md").read_text()
+    section = text.split("## Beyond the paper")[1].split("\n## ")[0]
+    line = next(l for l in section.splitlines() if l.startswith("- Variant not finished"))
+    assert "(`results/crossval_variants/dataset6-is-w16`; 1 of 3 folds finished" in line
+    assert ("fold 0: window 0.813 / 0.70, frame 0.900 / 0.80 (the original's fold 0 on the same "
+            "outer test runs: window 0.695 / 0.70, frame 0.900 / 0.80)") in line
+    assert "windows_per_epoch: 16" in line
+    # once it has finished, its crossval.json speaks for it and the partial line goes
+    write_json_atomic(variant / "crossval.json", {"kind": "crossval", "model": "dmpnn"})
+    from ovito_glassml.training.report import collect
+
+    assert collect(results)["crossval_variant_partial"] == []

@@ -53,7 +53,8 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
                                                "tg", "metrics", "campaign", "cnn_pilot",
-                                               "crossval_variant", "heldout")}
+                                               "crossval_variant", "crossval_variant_partial",
+                                               "heldout")}
     for path in sorted(Path(results_dir).rglob("*.json")):
         try:
             data = json.loads(path.read_text())
@@ -62,7 +63,13 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
         if not isinstance(data, dict):
             continue
         kind = data.get("kind")
-        if kind == "crossval" and "crossval_variants" in path.parts:
+        if (path.name == "protocol.json" and "crossval_variants" in path.parts
+                and not (path.parent / "crossval.json").exists()):
+            # a variant still running: its finished folds, beside the same folds of the original
+            folds = [json.loads(f.read_text()) for f in sorted(path.parent.glob("fold*/result.json"))]
+            if folds:
+                groups["crossval_variant_partial"].append((path, dict(data, folds=folds)))
+        elif kind == "crossval" and "crossval_variants" in path.parts:
             # a variant of a protocol (results/paper/crossval_variants/): printed beside the
             # cross-validation it varies, never in its place
             groups["crossval_variant"].append((path, data))
@@ -411,11 +418,41 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
                      f"AUC {cv['auc_mean']:.3f} / accuracy {cv['accuracy_mean']:.2f}"
                      + (f", frame AUC {frame[0]:.3f} / {frame[1]:.2f}" if frame else "")
                      + "; protocol: " + "; ".join(cv.get("reductions", [])) + ".")
+    for path, protocol in groups["crossval_variant_partial"]:
+        lines.append(_partial_variant_line(path, protocol, groups["crossval"], base))
     if bars:
         name = "inherent_structures.png"
         _plot_inherent(bars, figures / name)
         lines += ["", f"![inherent structures]({_rel(figures / name, base)})"]
     return lines + [""]
+
+
+def _partial_variant_line(path: Path, protocol: dict, crossvals, base: Path) -> str:
+    """A variant cross-validation that has not finished: each finished fold beside the same fold
+    (the same outer test runs) of the cross-validation it varies."""
+    from .crossval import protocol_changes
+
+    dataset = _resolved(path.parent / protocol["dataset"])
+    original = next((d for _, d in crossvals if d["model"] == protocol["model"]
+                     and _resolved(d.get("dataset")) == dataset), None)
+
+    def scores(test):
+        frame = (f", frame {test['frame_auc']:.3f} / {test['frame_accuracy']:.2f}"
+                 if test.get("frame_auc") is not None else "")
+        tiles = f", tiles {test['tiles_auc']:.3f}" if test.get("tiles_auc") is not None else ""
+        return f"window {test['auc']:.3f} / {test['accuracy']:.2f}{frame}{tiles}"
+
+    parts = []
+    for fold in protocol["folds"]:
+        same = next((f for f in (original or {}).get("folds", []) if f["fold"] == fold["fold"]
+                     and f.get("outer_test_indices") == fold.get("outer_test_indices")), None)
+        parts.append(f"fold {fold['fold']}: {scores(fold['test'])}"
+                     + (f" (the original's fold {fold['fold']} on the same outer test runs: "
+                        f"{scores(same['test'])})" if same else ""))
+    changes = protocol_changes(protocol["model"], protocol["preset"], protocol["space"])
+    return (f"- Variant not finished, {Path(protocol['dataset']).stem} (`{_rel(path.parent, base)}`; "
+            f"{len(protocol['folds'])} of {protocol['preset'].get('folds', '?')} folds finished, "
+            "AUC / accuracy): " + "; ".join(parts) + ". Protocol: " + "; ".join(changes) + ".")
 
 
 def _inherent_shortfall(number: str, missed: str, crossval: dict, size_transfers) -> str:
