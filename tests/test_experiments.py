@@ -261,22 +261,28 @@ def test_report_prints_each_cnn_pilot_below_fig5(tmp_path):
     assert "validation AUC 0.50 and accuracy 0.95 over the last 3 epochs" in text
 
 
-def test_window_baseline_table_sets_beside_the_dmpnn_the_cnn_of_the_same_dataset_file(tmp_path):
-    from ovito_glassml.fileio import write_json_atomic
+def _crossval_result(model, dataset, number, auc, accuracy, folds, auc_std=0.0):
+    """A campaign-size crossval.json (128 configurations of 4320 particles, paper preset)."""
     from ovito_glassml.training.presets import PRESETS
     from ovito_glassml.training.search import space_to_json
+
+    preset = PRESETS["paper"]
+    space = preset.dmpnn_space if model == "dmpnn" else preset.cnn_space
+    return {"kind": "crossval", "model": model, "dataset": dataset, "dataset_number": number,
+            "auc_mean": auc, "auc_std": auc_std, "accuracy_mean": accuracy, "accuracy_std": 0.0,
+            "folds": folds, "scale": {"n_configurations": 128, "n_runs": 128,
+                                      "particles_per_configuration": 4320},
+            "preset": preset.as_dict(), "space": space_to_json(space)}
+
+
+def test_window_baseline_table_sets_beside_the_dmpnn_the_cnn_of_the_same_dataset_file(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
     from ovito_glassml.training.report import WINDOW_BASELINE_NAMES
 
     def crossval(model, dataset, auc, accuracy):
         fold = {"best_params": {"window_length": 0.25},
                 "test": {"auc": auc, "accuracy": accuracy, "frame_auc": 1.0, "frame_accuracy": 1.0}}
-        preset = PRESETS["paper"]
-        space = preset.dmpnn_space if model == "dmpnn" else preset.cnn_space
-        return {"kind": "crossval", "model": model, "dataset": dataset, "dataset_number": 6,
-                "auc_mean": auc, "auc_std": 0.0, "accuracy_mean": accuracy, "accuracy_std": 0.0,
-                "folds": [fold], "scale": {"n_configurations": 128, "n_runs": 128,
-                                           "particles_per_configuration": 4320},
-                "preset": preset.as_dict(), "space": space_to_json(space)}
+        return _crossval_result(model, dataset, 6, auc, accuracy, [fold])
 
     results = tmp_path / "results"
     write_json_atomic(results / "paper" / "dmpnn" / "crossval.json",
@@ -298,19 +304,14 @@ def test_window_baseline_table_sets_beside_the_dmpnn_the_cnn_of_the_same_dataset
 
 def test_report_spells_out_fold_by_fold_where_an_inherent_dataset_misses_its_goal(tmp_path):
     from ovito_glassml.fileio import write_json_atomic
-    from ovito_glassml.training.presets import PRESETS
-    from ovito_glassml.training.search import space_to_json
 
     folds = [{"best_params": {"window_length": lwin},
               "test": {"auc": auc, "accuracy": 0.7, "frame_auc": frame, "frame_accuracy": 0.8}}
              for lwin, auc, frame in ((0.35, 0.70, 0.85), (0.5, 0.81, 0.95))]
-    preset = PRESETS["paper"]
     results = tmp_path / "results"
-    write_json_atomic(results / "cv" / "dataset6-is" / "crossval.json", {
-        "kind": "crossval", "model": "dmpnn", "dataset": "data/dataset6-is.npz", "dataset_number": "6-is",
-        "auc_mean": 0.755, "auc_std": 0.055, "accuracy_mean": 0.7, "accuracy_std": 0.0, "folds": folds,
-        "scale": {"n_configurations": 128, "n_runs": 128, "particles_per_configuration": 4320},
-        "preset": preset.as_dict(), "space": space_to_json(preset.dmpnn_space)})
+    write_json_atomic(results / "cv" / "dataset6-is" / "crossval.json",
+                      _crossval_result("dmpnn", "data/dataset6-is.npz", "6-is", 0.755, 0.7, folds,
+                                       auc_std=0.055))
     write_json_atomic(results / "size_transfer.json", {
         "kind": "size_transfer", "crossval": "results/cv/dataset6-is", "fold": "1",
         "dataset_number": "6-is", "trained_window_length": 0.5,
@@ -357,12 +358,9 @@ def test_report_sets_a_variants_finished_folds_beside_the_same_folds_of_the_orig
         return {"fold": k, "outer_test_indices": test_runs, "best_params": {"window_length": 0.5},
                 "test": {"auc": auc, "accuracy": 0.7, "frame_auc": 0.9, "frame_accuracy": 0.8}}
 
-    write_json_atomic(results / "crossval" / "dataset6-is" / "crossval.json", {
-        "kind": "crossval", "model": "dmpnn", "dataset": str(data), "dataset_number": "6-is",
-        "auc_mean": 0.7, "auc_std": 0.0, "accuracy_mean": 0.7, "accuracy_std": 0.0,
-        "folds": [fold(0, 0.695, [1, 2]), fold(1, 0.75, [3, 4])],
-        "scale": {"n_configurations": 128, "n_runs": 128, "particles_per_configuration": 4320},
-        "preset": preset.as_dict(), "space": space})
+    write_json_atomic(results / "crossval" / "dataset6-is" / "crossval.json",
+                      _crossval_result("dmpnn", str(data), "6-is", 0.7, 0.7,
+                                       [fold(0, 0.695, [1, 2]), fold(1, 0.75, [3, 4])]))
     variant = results / "crossval_variants" / "dataset6-is-w16"
     write_json_atomic(variant / "protocol.json", {
         "model": "dmpnn", "dataset": "../../../data/dataset6-is.npz", "preset": preset.as_dict(),
