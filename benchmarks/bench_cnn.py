@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ovito_glassml.configuration import Configuration, read_dump
+from ovito_glassml.configuration import Configuration
+from ovito_glassml.frames import read_dump
 from ovito_glassml.datasets import PackedDataset, load_dataset
 from ovito_glassml.images import (BLUE, DIAMETERS, IMAGE_SIZE, ORANGE, WHITE, render_image,
                                   render_images)

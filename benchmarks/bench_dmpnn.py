@@ -30,7 +30,8 @@ import torch
 from torch.nn import functional as F
 from torch_geometric.data import Batch
 
-from ovito_glassml.configuration import Configuration, read_dump
+from ovito_glassml.configuration import Configuration
+from ovito_glassml.frames import read_dump
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.graphs import GraphSpec, frame_graph, window_graph
 from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters

@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import networkx_reference  # noqa: E402  (tests/ is on the path only for the benchmark)
 
-from ovito_glassml.configuration import Configuration, read_dump  # noqa: E402
+from ovito_glassml.configuration import Configuration
+from ovito_glassml.frames import read_dump  # noqa: E402
 from ovito_glassml.metrics import GlassGraphMetrics  # noqa: E402
 
 PAPER_FRAMES = "data/paper/slow/tcool200000/seed*/T*.dump.gz"

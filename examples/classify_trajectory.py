@@ -11,7 +11,7 @@ import sys
 
 from ovito_glassml.batch import open_trajectory
 from ovito_glassml.modifiers import GlassClassifierModifier, GlassMetricsModifier
-from ovito_glassml.modifiers.frame import frame_data
+from ovito_glassml.ovito_data import frame_data
 
 source = sys.argv[1] if len(sys.argv) > 1 else "data/small/slow/tcool20000/seed11/T*.dump"
 model = sys.argv[2] if len(sys.argv) > 2 else ""

@@ -18,7 +18,7 @@ for name in ("GlassMetrics.DisjointGraphs", "GlassMetrics.BBEdges", "GlassMetric
 print(f"{data.particles.bonds.count} bonds (each B particle joined to its 2 nearest neighbours)")
 
 # the same numbers without OVITO, from the analysis object
-from ovito_glassml.configuration import read_dump  # noqa: E402
+from ovito_glassml.frames import read_dump  # noqa: E402
 from ovito_glassml.metrics import GlassGraphMetrics  # noqa: E402
 
 print(GlassGraphMetrics(num_neighbors=2).compute(read_dump(path)).as_dict())

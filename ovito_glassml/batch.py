@@ -115,7 +115,7 @@ def run_frames(trajectory: Trajectory, modifiers, row_of, *, progress: str = "fr
     """
     from tqdm import tqdm
 
-    from .modifiers.frame import frame_data
+    from .ovito_data import frame_data
 
     rows, skipped = [], []
     for number, frame in tqdm(trajectory.frames(skip_bad=skip_bad), desc=progress, unit="frame"):

@@ -1,11 +1,17 @@
 """Labelled datasets of configurations: the paper's datasets 1-6, a packed file format, splits.
 
 Packed format (one ``.npz``, no pickles): every configuration's particles concatenated in
-``positions`` (float32, (P, 2)) and ``types`` (int8, (P,)), with ``offsets`` ((n+1,) int64)
-marking where configuration ``i`` starts and ends, and per-configuration arrays ``box`` ((n, 2)),
-``label`` (1 = glass, 0 = liquid), ``temperature``, ``e_is``, ``seed``, ``t_cool``; a JSON string
-``meta`` says how the dataset was made. 20,000 configurations of 4320 particles load in seconds
-because the file is a handful of contiguous arrays.
+``positions`` (float32, (P, d), d = 2 or 3, the same for every configuration) and ``types``
+(int32 LAMMPS type ids, (P,)), with ``offsets`` ((n+1,) int64) marking where configuration ``i``
+starts and ends, and per-configuration arrays ``box`` ((n, d)), ``label`` (1 = glass, 0 =
+liquid), ``temperature``, ``e_is``, ``seed``, ``t_cool``; a JSON string ``meta`` says how the
+dataset was made and holds the types' names (``type_names``, id -> name). 20,000 configurations
+of 4320 particles load in seconds because the file is a handful of contiguous arrays. Format 1
+(2D only, int8 types, no names) loads as it is.
+
+A labelled manifest of a user's own system is a CSV with ``path`` and ``label`` (``glass`` /
+``liquid``) and optionally ``seed`` (rows of one run share it; splits never part a run) and
+``temperature``; paths are relative to the manifest. A row without a seed is a run of its own.
 """
 
 from __future__ import annotations
@@ -18,14 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .configuration import Configuration, read_dump
+from .configuration import Configuration
+from .frames import read_dump
 from .errors import InputError
 from .fileio import atomic_path
 
 GLASS = 1
 LIQUID = 0
 LABELS = {"glass": GLASS, "liquid": LIQUID}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -42,13 +49,40 @@ class PackedDataset:
     seed: np.ndarray
     t_cool: np.ndarray
     meta: dict = field(default_factory=dict)
+    #: the file of each configuration, when read from a manifest (for messages; not saved)
+    sources: list | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> Configuration:
         lo, hi = self.offsets[i], self.offsets[i + 1]
-        return Configuration(self.positions[lo:hi], self.types[lo:hi], self.box[i])
+        return Configuration(self.positions[lo:hi], self.types[lo:hi], self.box[i],
+                             self.type_names)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.positions.shape[1])
+
+    @property
+    def type_names(self) -> dict:
+        """Type id -> name, where the source files named their types."""
+        return {int(k): v for k, v in (self.meta.get("type_names") or {}).items()}
+
+    def system(self, length_unit: float = 1.0):
+        """The :class:`~ovito_glassml.system.System` of the whole dataset: its dimension and
+        every type id present (with names)."""
+        from .system import System
+
+        ids = tuple(int(t) for t in np.unique(self.types))
+        return System(self.dimension, ids, tuple(self.type_names.get(t, "") for t in ids),
+                      length_unit)
+
+    def where(self, i: int) -> str:
+        """Where configuration ``i`` came from, for messages: its file if known."""
+        if self.sources and i < len(self.sources):
+            return f"{self.sources[i]}, frame 0"
+        return f"configuration {i} of the dataset"
 
     def run_ids(self) -> np.ndarray:
         """An integer per configuration naming its run: the pair (t_cool, seed)."""
@@ -60,7 +94,10 @@ class PackedDataset:
         indices = np.asarray(indices, dtype=np.int64)
         configs = [self[i] for i in indices]
         per = {k: getattr(self, k)[indices] for k in ("label", "temperature", "e_is", "seed", "t_cool")}
-        return PackedDataset.from_configurations(configs, meta=dict(self.meta), **per)
+        subset = PackedDataset.from_configurations(configs, meta=dict(self.meta), **per)
+        if self.sources:
+            subset.sources = [self.sources[i] for i in indices]
+        return subset
 
     @classmethod
     def from_configurations(cls, configs: list[Configuration], label, temperature=None,
@@ -68,21 +105,35 @@ class PackedDataset:
         n = len(configs)
         sizes = np.array([c.n_particles for c in configs], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
+        dims = {c.dimension for c in configs}
+        if len(dims) > 1:
+            raise InputError(f"a dataset holds configurations of one dimension; these are "
+                             f"{' and '.join(f'{d}D' for d in sorted(dims))}")
+        dim = dims.pop() if dims else 2
+        names: dict = {}
+        for c in configs:
+            for type_id, name in c.type_names.items():
+                if names.setdefault(type_id, name) != name:
+                    raise InputError(f"type {type_id} is named {names[type_id]!r} in one "
+                                     f"configuration and {name!r} in another; name it one way")
+        meta = dict(meta or {})
+        if names:
+            meta["type_names"] = {str(k): v for k, v in sorted(names.items())}
 
         def per(values, dtype, fill):
             return np.full(n, fill, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
 
         return cls(
-            positions=np.concatenate([c.positions for c in configs]).astype(np.float32) if n else np.zeros((0, 2), np.float32),
-            types=np.concatenate([c.types for c in configs]).astype(np.int8) if n else np.zeros(0, np.int8),
+            positions=np.concatenate([c.positions for c in configs]).astype(np.float32) if n else np.zeros((0, dim), np.float32),
+            types=np.concatenate([c.types for c in configs]).astype(np.int32) if n else np.zeros(0, np.int32),
             offsets=offsets,
-            box=np.array([c.box for c in configs], dtype=np.float64).reshape(n, 2),
+            box=np.array([c.box for c in configs], dtype=np.float64).reshape(n, dim),
             label=per(label, np.int8, -1),
             temperature=per(temperature, np.float64, np.nan),
             e_is=per(e_is, np.float64, np.nan),
             seed=per(seed, np.int64, -1),
             t_cool=per(t_cool, np.int64, -1),
-            meta=dict(meta or {}),
+            meta=meta,
         )
 
     def save(self, path: str | Path) -> Path:
@@ -129,9 +180,9 @@ def read_manifest(path: str | Path) -> list[dict]:
         rows = list(csv.DictReader(fh))
     if not rows:
         raise InputError(f"manifest {path} has no rows")
-    for need in ("path", "temperature"):
-        if need not in rows[0]:
-            raise InputError(f"manifest {path} has no '{need}' column")
+    if "path" not in rows[0]:
+        raise InputError(f"manifest {path} has no 'path' column; a manifest is a CSV with a "
+                         "'path' column (and 'label', optional 'seed' and 'temperature')")
     for i, row in enumerate(rows):
         dump = (path.parent / row["path"]).resolve()
         if not dump.exists():
@@ -140,10 +191,19 @@ def read_manifest(path: str | Path) -> list[dict]:
         if row.get("is_path"):
             # the inherent structure is checked where it is used (datasets on minimised frames)
             row["is_path"] = (path.parent / row["is_path"]).resolve()
-        for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y",
+        for key in ("temperature", "e_is", "e_inst", "t_kinetic", "box_x", "box_y", "box_z",
                     "seed", "t_cool", "n_particles", "step"):
             if row.get(key) not in (None, ""):
                 row[key] = _manifest_number(row[key], key, path, i + 2)
+        if row.get("temperature") in (None, ""):
+            row["temperature"] = float("nan")
+    # a row without a seed is a run of its own, so a split by run never parts two such rows
+    # by accident nor puts them all in one run
+    taken = {r["seed"] for r in rows if r.get("seed") not in (None, "")}
+    free = (s for s in range(max(taken, default=0) + 1, 10**9) if s not in taken)
+    for row in rows:
+        if row.get("seed") in (None, ""):
+            row["seed"] = next(free)
     return rows
 
 
@@ -157,6 +217,8 @@ def _manifest_number(text: str, key: str, manifest: Path, line: int):
     except ValueError:
         value = None
     if value is None or (key == "temperature" and not np.isfinite(value)):
+        if key == "temperature" and text.strip().lower() == "nan":
+            return float("nan")
         raise InputError(f"manifest {manifest} line {line}: {key} {text!r} is not a "
                          f"{'finite ' if key == 'temperature' else ''}number")
     if key in _INTEGER_COLUMNS:
@@ -178,10 +240,12 @@ def dataset_from_manifest(path: str | Path, rows: list[dict] | None = None) -> P
     # one reader for every path (read_dump: a one-frame file; a multi-frame one is refused,
     # naming it)
     configs = [read_dump(r["path"]) for r in rows]
-    return PackedDataset.from_configurations(
+    dataset = PackedDataset.from_configurations(
         configs, label=labels, temperature=[r["temperature"] for r in rows],
         e_is=[r.get("e_is", np.nan) for r in rows], seed=[r.get("seed", -1) for r in rows],
         t_cool=[r.get("t_cool", -1) for r in rows], meta={"source": str(path)})
+    dataset.sources = [str(r["path"]) for r in rows]
+    return dataset
 
 
 def load_dataset(path: str | Path) -> PackedDataset:

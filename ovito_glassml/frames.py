@@ -1,17 +1,20 @@
 """The one frame reader: every command, dataset and modifier run gets its configurations here.
 
-Two paths give identical :class:`~ovito_glassml.configuration.Configuration` objects:
+Two paths give identical :class:`~ovito_glassml.configuration.Configuration` objects, 2D or 3D:
 
 * LAMMPS text dumps (plain or gzipped, as ``dump custom`` and ``dump custom/gz`` write them),
-  one or many frames per file, are parsed here, streaming one frame at a time: the dataset
-  builder reads thousands of dumps and OVITO's importer costs ~0.7 s to import.
+  one or many frames per file, with ``x y [z]``, scaled ``xs ys [zs]`` or unwrapped ``xu yu [zu]``
+  coordinates and an optional ``element`` column (the types' names), are parsed here, streaming
+  one frame at a time: the dataset builder reads thousands of dumps and OVITO's importer costs
+  ~0.7 s to import.
 * Every other format OVITO reads (LAMMPS data files, extended XYZ, ...) goes through OVITO's
-  ``import_file`` and :func:`ovito_glassml.modifiers.frame.frame_configuration`, the checks the
+  ``import_file`` and :func:`ovito_glassml.ovito_data.frame_configuration`, the checks the
   modifiers run on frames in OVITO's GUI.
 
-Both refuse, with :class:`~ovito_glassml.errors.InputError` naming the file and the frame, a 3D,
-non-periodic or tilted (triclinic) cell, NaN coordinates, types other than 1 (A) and 2 (B), or
-a frame without A or B particles.
+A frame is 2D when it has no z column or all its z coordinates are equal (a LAMMPS 'dimension 2'
+run), else 3D. Both paths refuse, with :class:`~ovito_glassml.errors.InputError` naming the file
+and the frame, a non-periodic or sheared (triclinic) cell and NaN coordinates. Which types a
+model or metric needs is checked later, by the model's :class:`~ovito_glassml.system.System`.
 """
 
 from __future__ import annotations
@@ -23,15 +26,13 @@ from typing import Iterator
 
 import numpy as np
 
-from .configuration import TYPE_A, TYPE_B, Configuration
+from .configuration import Configuration
 from .errors import InputError
+from .ovito_data import is_planar
 
 #: Names under which a trajectory may carry the temperature: a global attribute, or a
 #: per-particle column (e.g. ``dump ... v_T``) whose mean is the frame's temperature.
 TEMPERATURE_NAMES = ("temperature", "temp", "t", "v_temp", "v_t", "c_temp", "c_t")
-
-#: A frame whose z coordinates spread by more than this (relative to the z box, at least 1) is 3D.
-PLANAR_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def read_frames(path, *, skip_bad: bool = False) -> Iterator[Frame | BadFrame]:
         yield item
 
 
-def read_configuration(path) -> Configuration:
+def read_dump(path) -> Configuration:
     """The configuration of a file that holds exactly one frame (a manifest row, a dataset entry).
 
     Raises :class:`InputError` for a multi-frame file, naming it.
@@ -135,6 +136,10 @@ def _parse_dump_frame(lines: list[str], path: Path, index: int) -> Frame | BadFr
         return BadFrame(str(path), index, str(err))
 
 
+_COORDINATES = (("x", "y", "z", False), ("xu", "yu", "zu", False), ("xs", "ys", "zs", True),
+                ("xsu", "ysu", "zsu", True))
+
+
 def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
     try:
         timestep = int(lines[1])
@@ -151,75 +156,82 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
             raise InputError("has a sheared (triclinic) cell; the analyses need a rectangular "
                              "periodic box")
         flags = [f for f in flags if f not in ("xy", "xz", "yz")]
-    if len(flags) >= 2 and (flags[0] != "pp" or flags[1] != "pp"):
-        raise InputError("is not periodic in x and y; the analyses use periodic minimum-image "
-                         "distances: write the dump with 'boundary p p p'")
     if "type" not in header:
-        raise InputError("has no 'type' column; dump with 'id type x y'")
+        raise InputError("has no 'type' column; dump with 'id type x y [z]'")
     body = lines[9:9 + n]
     if n < 1:
         raise InputError("has no particles")
     if len(body) < n:
         raise InputError(f"is truncated: {len(body)} of {n} atom lines; rerun or rewrite it")
+    col = {name: i for i, name in enumerate(header)}
+    element = col.pop("element", None)
+    numeric = [i for i in range(len(header)) if i != element]
     try:
-        table = np.loadtxt(body, ndmin=2)
+        table = np.loadtxt(body, ndmin=2, usecols=numeric) if element is not None else \
+            np.loadtxt(body, ndmin=2)
+        elements = (np.loadtxt(body, ndmin=1, usecols=[element], dtype=str)
+                    if element is not None else None)
     except ValueError as err:
         raise InputError(f"has unreadable atom lines ({err})") from err
-    if table.shape != (n, len(header)):
+    if table.shape != (n, len(numeric)):
         raise InputError(f"is truncated: expected {n} rows of {len(header)} columns")
-    col = {name: i for i, name in enumerate(header)}
-    lo = bounds[:2, 0]
-    box = bounds[:2, 1] - lo
-    for x, y, scaled in (("x", "y", False), ("xu", "yu", False), ("xs", "ys", True),
-                         ("xsu", "ysu", True)):
+    col = {name: numeric.index(i) for name, i in col.items()}
+    lengths = bounds[:, 1] - bounds[:, 0]
+    for x, y, z, scaled in _COORDINATES:
         if x in col and y in col:
-            xy = table[:, [col[x], col[y]]]
-            positions = xy * box if scaled else xy - lo
-            z_name = x.replace("x", "z", 1)
             break
     else:
         raise InputError("has no x/y coordinate columns")
-    if z_name in col:
-        z = table[:, col[z_name]] * ((bounds[2, 1] - bounds[2, 0]) if scaled else 1.0)
-        spread = np.ptp(z)
-        if spread > PLANAR_TOLERANCE * max(abs(bounds[2, 1] - bounds[2, 0]), 1.0):
-            raise InputError(f"is three-dimensional (z coordinates spread over {spread:.3g}); the "
-                             "models and metrics are for the 2D Kob-Andersen mixture: give a 2D "
-                             "frame (LAMMPS 'dimension 2')")
+    dim = 3 if z in col and not is_planar(table[:, col[z]] * (lengths[2] if scaled else 1.0),
+                                          lengths[2]) else 2
+    names = [x, y, z][:dim]
+    periodic = flags[:dim] if len(flags) >= dim else ["pp"] * dim
+    if any(f != "pp" for f in periodic):
+        axes = "x and y" if dim == 2 else "x, y and z"
+        raise InputError(f"is not periodic in {axes}; the analyses use periodic minimum-image "
+                         "distances: write the dump with 'boundary p p p'")
+    coords = table[:, [col[c] for c in names]]
+    positions = coords * lengths[:dim] if scaled else coords - bounds[:dim, 0]
+    box = lengths[:dim]
     types = table[:, col["type"]]
     order = np.argsort(table[:, col["id"]], kind="stable") if "id" in col else np.arange(n)
     temperature = float("nan")
     for name, i in col.items():
         if name.lower() in TEMPERATURE_NAMES:
             temperature = float(np.mean(table[:, i]))
-    return Frame(checked_configuration(positions[order], types[order], box), str(path), index,
-                 timestep, temperature)
+    return Frame(checked_configuration(positions[order], types[order], box,
+                                       _element_names(types, elements)),
+                 str(path), index, timestep, temperature)
 
 
-def checked_configuration(positions, types, box) -> Configuration:
+def _element_names(types: np.ndarray, elements) -> dict:
+    """Type id -> name from an ``element`` column; refused if one id carries two names."""
+    if elements is None:
+        return {}
+    pairs = set(zip(types.astype(np.int64).tolist(), elements.tolist()))
+    names = dict(pairs)
+    if len(names) != len(pairs):
+        raise InputError("gives one type id two different element names; fix the dump's "
+                         "'element' column (dump_modify element)")
+    return names
+
+
+def checked_configuration(positions, types, box, type_names=None) -> Configuration:
     """A configuration from raw arrays after the checks every analysis needs (see module doc)."""
     positions = np.asarray(positions, dtype=np.float64)
     types = np.asarray(types, dtype=np.float64)
     if not np.all(np.isfinite(positions)):
         raise InputError("has NaN or infinite coordinates")
-    if not np.all(np.isfinite(types)) or np.any(types != np.round(types)):
-        raise InputError("has non-integer particle types")
-    unknown = sorted(set(np.unique(types).astype(int).tolist()) - {TYPE_A, TYPE_B})
-    if unknown:
-        raise InputError(f"has particle types {unknown}; the models know only the Kob-Andersen "
-                         "types A (1) and B (2): delete or retype the others")
-    missing = [name for t, name in ((TYPE_A, "A"), (TYPE_B, "B")) if not np.any(types == t)]
-    if missing:
-        raise InputError(f"has no type-{' or type-'.join(missing)} particles; the Kob-Andersen "
-                         "analyses need both A (type 1) and B (type 2) particles")
-    return Configuration(positions, types.astype(np.int64), box)
+    if not np.all(np.isfinite(types)) or np.any(types != np.round(types)) or np.any(types < 0):
+        raise InputError("has particle types that are not non-negative integers")
+    return Configuration(positions, types.astype(np.int64), box, type_names or {})
 
 
 def _ovito_frames(path: Path) -> Iterator[Frame | BadFrame]:
     """Frames of any other format through OVITO's importer and the modifiers' own checks."""
     from ovito.io import import_file
 
-    from .modifiers.frame import frame_configuration
+    from .ovito_data import frame_configuration
 
     try:
         pipeline = import_file(str(path))

@@ -4,25 +4,28 @@ A graph is one :class:`ParticleGraph` (a torch-geometric ``Data``): every partic
 unordered pair in the union of the kNN relations two directed edges, the edge feature their
 distance. Three ways to cut a configuration into a graph:
 
-* :func:`window_graph` - the paper's augmentation: a random square window of side ``l_win``.
+* :func:`window_graph` - the paper's augmentation: a random square (2D) or cubic (3D) window of
+  side ``l_win``.
 * :func:`window_graph_at` - the same window at a given origin (used to tile a frame, see
   :func:`window_origins`).
 * :func:`frame_graph` - the whole periodic frame, neighbours and distances by minimum image.
 
 Units (one definition for windows, frames and boxes of any size)
 ----------------------------------------------------------------
-All lengths are measured in a *length scale* ``L`` fixed by the model, not by the frame:
-``GraphSpec.length_scale`` (``None`` means the frame's own box side, ``sqrt(Lx * Ly)``).
+Window lengths are measured in a *length scale* ``L`` fixed by the model, not by the frame:
+``GraphSpec.length_scale`` (``None`` means the frame's own box side, the geometric mean of its
+sides). Distances in the default "rbf" edges are measured in the system's length unit
+(:class:`~ovito_glassml.system.System`); the paper's "distance" edge is the distance over ``L``.
 
-* The edge feature is the Euclidean distance divided by ``L``. With ``L`` the box side this is the
-  paper's distance in scaled coordinates ``x / L in [0, 1]`` (e.g. about 1/60 for neighbours in
-  the paper's 60x60 box).
-* A window of length ``l_win`` is a square of physical side ``l_win * L``. In the paper ``L`` is
-  the box, so the window is ``l_win`` of the box side in scaled coordinates.
+* A window of length ``l_win`` is a square (2D) or cube (3D) of physical side ``l_win * L``. In
+  the paper ``L`` is the box, so the window is ``l_win`` of the box side in scaled coordinates.
+* The trainer stores ``L`` in the model folder's recipe: the side of the square or cube that
+  holds 4320 particles at the training frames' density, 5 x the side holding 173 (60 sigma for
+  the paper's 2D mixture, its box; 26 sigma for 3D Kob-Andersen), so ``l_win = 0.2`` holds about
+  173 particles in 2D and in 3D.
 
-The trainer stores the training box side as ``length_scale`` in the model folder's recipe, so the same
-model sees the same physical neighbourhoods and the same edge-feature values on a window of its
-training box, on a whole periodic 4320-particle frame, and on a 30x30 or 120x120 box: a window
+So the same model sees the same physical neighbourhoods and the same edge-feature values on a
+window of its training box, on a whole periodic frame, and on a smaller or larger box: a window
 is always ``l_win * L`` wide, never a fixed fraction of whatever box it is cut from.
 
 The recipe (``k``, node features, length scale, ``l_win``) is one
@@ -44,7 +47,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from .configuration import TYPE_A, TYPE_B, Configuration
+from .configuration import Configuration
 from .errors import InputError
 from .graph_spec import FEATURE_MODES, GraphSpec, node_feature_dim
 from .neighbors import Neighbors, knn_pairs, window_members
@@ -72,16 +75,6 @@ class ParticleGraph(Data):
         if key == "particle_index":
             return 0
         return super().__inc__(key, value, *args, **kwargs)
-
-
-def _check_types(types: np.ndarray, where: str) -> None:
-    bad = ~np.isin(types, (TYPE_A, TYPE_B))
-    if bad.any():
-        raise InputError(f"{where} has particle type {int(types[bad][0])}; the model knows only "
-                         f"types {TYPE_A} (A) and {TYPE_B} (B)")
-    if np.all(types == types[0]):
-        raise InputError(f"{where} has only type-{int(types[0])} particles; the binary-mixture "
-                         "model needs both A and B particles")
 
 
 def _assemble(pairs: np.ndarray, pair_attr: np.ndarray, x: np.ndarray,
@@ -143,6 +136,8 @@ class FrameGraphs:
         _check_config(config)
         self.config = config
         self.spec = spec
+        # the model's system refuses a frame of another dimension or with a type it never saw
+        self._type_index = spec.system.check(config)
         self._scale = spec.scale_for(config)
         self._scaled = config.scaled_positions()
         self._x = None
@@ -151,7 +146,7 @@ class FrameGraphs:
 
     def _node_features(self, index=None) -> np.ndarray:
         if self._x is None:
-            self._x = self.spec.node_features(self.config.types, self._scaled)
+            self._x = self.spec.node_features(self._type_index, self._scaled)
         return self._x if index is None else self._x[index]
 
     def _frame_pairs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -165,14 +160,13 @@ class FrameGraphs:
 
     def _graph(self, pairs, distance, index, local_pairs) -> ParticleGraph:
         """``pairs`` in particle indices (for the types), ``local_pairs`` in node indices."""
-        types = self.config.types
-        attr = self.spec.edge_attributes(distance, types[pairs[:, 0]], types[pairs[:, 1]],
+        index_of = self._type_index
+        attr = self.spec.edge_attributes(distance, index_of[pairs[:, 0]], index_of[pairs[:, 1]],
                                          self._scale)
         return _assemble(local_pairs, attr, self._node_features(index), index)
 
     def whole(self) -> ParticleGraph:
         """The whole periodic frame: every particle a node, minimum-image neighbours."""
-        _check_types(self.config.types, "the frame")
         pairs, distance = self._frame_pairs()
         index = np.arange(self.config.n_particles)
         return self._graph(pairs, distance, index, pairs)
@@ -184,13 +178,14 @@ class FrameGraphs:
     def window_at(self, origin) -> ParticleGraph:
         """The window whose lower corner is ``origin`` (scaled, each in ``[0, 1 - side]``).
 
-        Particles with ``origin <= x <= origin + side`` in both axes are kept; the window does
+        Particles with ``origin <= x <= origin + side`` in every axis are kept; the window does
         not wrap around the box (paper).
         """
         side = self.side()
+        dim = self.config.dimension
         origin = np.asarray(origin, dtype=np.float64).reshape(-1)
-        if origin.shape != (2,) or not np.all(np.isfinite(origin)):
-            raise InputError(f"window origin must be two finite scaled coordinates, got {origin}")
+        if origin.shape != (dim,) or not np.all(np.isfinite(origin)):
+            raise InputError(f"window origin must be {dim} finite scaled coordinates, got {origin}")
         if np.any(origin < -1e-12) or np.any(origin > 1.0 - side + 1e-12):
             raise InputError(f"window origin {origin.tolist()} puts the window outside the box; "
                              f"each coordinate must be in [0, {(1.0 - side).round(6).tolist()}]")
@@ -201,8 +196,6 @@ class FrameGraphs:
         if len(index) < k + 1:
             raise InputError(f"{where} holds {len(index)} particles, fewer than k+1={k + 1}; use a "
                              "larger l_win or a smaller k")
-        types = self.config.types[index]
-        _check_types(types, where)
         if self.spec.neighbors == "window":
             local_pairs, distance = Neighbors(self.config.positions[index]).knn_pairs(k)
             return self._graph(index[local_pairs], distance, index, local_pairs)
@@ -230,7 +223,8 @@ class FrameGraphs:
 def random_origin(rng: np.random.Generator, side) -> np.ndarray:
     """One random window corner (scaled), uniform in ``[0, 1 - side]`` per axis: the draw of
     :meth:`FrameGraphs.random_window`, shared by whatever must see the same windows."""
-    return rng.uniform(0.0, 1.0, size=2) * (1.0 - np.asarray(side))
+    side = np.asarray(side, dtype=np.float64)
+    return rng.uniform(0.0, 1.0, size=side.shape) * (1.0 - side)
 
 
 def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleGraph:
@@ -239,7 +233,7 @@ def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleG
     Parameters
     ----------
     config : the configuration.
-    origin : (2,) lower corner in scaled coordinates of ``config``, each in ``[0, 1 - side]``
+    origin : (d,) lower corner in scaled coordinates of ``config``, each in ``[0, 1 - side]``
         (``side`` from :func:`window_side`); the window does not wrap around the box (paper).
     spec : graph recipe; the window is ``spec.window_length * L`` wide (see module docstring).
 
@@ -249,7 +243,7 @@ def window_graph_at(config: Configuration, origin, spec: GraphSpec) -> ParticleG
 
 
 def window_graph(config: Configuration, spec: GraphSpec, rng=None) -> ParticleGraph:
-    """The paper's augmentation: the graph of a random square window of length ``l_win``.
+    """The paper's augmentation: the graph of a random square or cubic window of length ``l_win``.
 
     The lower corner is drawn uniformly from ``[0, 1 - side]`` in each axis independently
     (paper §2.4.2); ``rng`` is a ``numpy.random.Generator`` or a seed.
@@ -261,13 +255,13 @@ def window_origins(config: Configuration, spec: GraphSpec) -> np.ndarray:
     """Lower corners (scaled) of windows that tile ``config`` completely, overlapping evenly.
 
     ``ceil(1 / side)`` windows per axis, spread from 0 to ``1 - side``; every particle lies in at
-    least one window. Returns an (n, 2) array, row-major in y then x.
+    least one window. Returns an (n, d) array; x varies fastest, then y (then z).
     """
     side = window_side(config, spec)
     counts = np.ceil(1.0 / side - 1e-9).astype(int)
     axes = [np.linspace(0.0, 1.0 - s, c) if c > 1 else np.zeros(1) for s, c in zip(side, counts)]
-    gx, gy = np.meshgrid(axes[0], axes[1])
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)
+    grids = np.meshgrid(*axes[::-1], indexing="ij")[::-1]
+    return np.stack([g.ravel() for g in grids], axis=1)
 
 
 def frame_graph(config: Configuration, spec: GraphSpec) -> ParticleGraph:

@@ -147,6 +147,10 @@ def _rasterise(positions: np.ndarray, types: np.ndarray, boxes: np.ndarray,
     """Stamp every particle's disc into ``len(offsets) - 1`` label canvases, then colour them."""
     if int(size) != size or size < 1:
         raise InputError(f"image size must be a positive whole number of pixels, got {size}")
+    if positions.shape[1] != 2:
+        raise InputError(f"the CNN reads pictures of 2D frames; this frame is "
+                         f"{positions.shape[1]}D: classify 3D frames with a D-MPNN model "
+                         "(glassml train dmpnn, or a shipped D-MPNN)")
     size = int(size)
     unknown = (types != TYPE_A) & (types != TYPE_B)
     if unknown.any():

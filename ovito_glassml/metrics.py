@@ -1,6 +1,10 @@
 """The paper's three structural metrics (no machine learning) and the attention-graph counts of Fig. 9.
 
-Both are counts on a graph whose vertices are *all* particles of a configuration:
+Both are counts on a graph whose vertices are *all* particles of a configuration, in 2D or 3D.
+The paper's mixture has two types, A and B; for any mixture, **B is the species with the fewest
+particles** (the minority: B in both Kob-Andersen mixtures, also the smaller particle there; on a
+tie the larger type id) unless the caller names a type, and **A is every other particle**. For a
+binary mixture this is the paper's definition exactly.
 
 **B-particle graph** (paper §3.2, Fig. 10), :class:`GlassGraphMetrics`
     Every type-B particle is joined to its ``num_neighbors`` (paper: 2) nearest particles of any
@@ -38,7 +42,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .configuration import TYPE_A, TYPE_B, Configuration
+from .configuration import Configuration
 from .errors import InputError
 from .neighbors import Neighbors, pair_keys, pairs_of_keys, unique_pairs
 
@@ -46,23 +50,48 @@ from .neighbors import Neighbors, pair_keys, pairs_of_keys, unique_pairs
 PAPER_NUM_NEIGHBORS = 2
 
 
-def count_graph(pairs: np.ndarray, types: np.ndarray) -> dict[str, int]:
+def minority_type(types: np.ndarray) -> int:
+    """The type with the fewest particles (the larger id on a tie): the metrics' B by default."""
+    ids, counts = np.unique(np.asarray(types), return_counts=True)
+    fewest = ids[counts == counts.min()]
+    return int(fewest.max())
+
+
+def b_type_of(types: np.ndarray, b_type: int | None = None) -> int:
+    """The metrics' B type of a frame: ``b_type`` if given (it must be present), else the
+    minority type; :class:`InputError` for a frame of one type only."""
+    present = np.unique(np.asarray(types))
+    if b_type is not None:
+        if int(b_type) not in present:
+            raise InputError(f"the frame has no type-{b_type} particles (its types are "
+                             f"{', '.join(str(int(t)) for t in present)}); name a type it has "
+                             "as B")
+        return int(b_type)
+    if len(present) < 2:
+        raise InputError(f"the frame has only type-{int(present[0])} particles; the metrics "
+                         "join B (minority) particles to their neighbours, so they need two "
+                         "types")
+    return minority_type(types)
+
+
+def count_graph(pairs: np.ndarray, is_b: np.ndarray) -> dict[str, int]:
     """Disjoint graphs, B-B edges and isolated A and B particles of an undirected graph.
 
     Parameters
     ----------
     pairs : (M, 2) int array
         Undirected edges, each pair once (see :func:`unique_pairs`).
-    types : (N,) int array
-        Particle types, 1 = A, 2 = B; the graph's vertices are all ``N`` particles.
+    is_b : (N,) bool array
+        Which particles are B (every other particle is A); the graph's vertices are all ``N``
+        particles.
 
     Returns
     -------
     dict with ``num_disjoint_graphs`` (components with at least one edge), ``num_bb_edges``,
     ``num_isolated_a`` and ``num_isolated_b`` (particles on no edge).
     """
-    types = np.asarray(types)
-    n = len(types)
+    is_b = np.asarray(is_b, dtype=bool)
+    n = len(is_b)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     on_edge = np.zeros(n, dtype=bool)
     on_edge[pairs.ravel()] = True
@@ -71,12 +100,12 @@ def count_graph(pairs: np.ndarray, types: np.ndarray) -> dict[str, int]:
     n_components, _ = connected_components(adjacency, directed=False)
     # every particle on no edge is a component of its own; those are not graphs (module docstring)
     n_isolated = int(n - on_edge.sum())
-    is_bb = (types[pairs[:, 0]] == TYPE_B) & (types[pairs[:, 1]] == TYPE_B)
+    is_bb = is_b[pairs[:, 0]] & is_b[pairs[:, 1]]
     return {
         "num_disjoint_graphs": int(n_components - n_isolated),
         "num_bb_edges": int(is_bb.sum()),
-        "num_isolated_a": int(np.sum(~on_edge & (types == TYPE_A))),
-        "num_isolated_b": int(np.sum(~on_edge & (types == TYPE_B))),
+        "num_isolated_a": int(np.sum(~on_edge & ~is_b)),
+        "num_isolated_b": int(np.sum(~on_edge & is_b)),
     }
 
 
@@ -95,6 +124,7 @@ class _CountedGraph:
     def __init__(self):
         self._graph_edges = None
         self._counts = None
+        self._b_type = None
 
     def _result(self, name):
         if self._counts is None:
@@ -121,6 +151,13 @@ class _CountedGraph:
         """Type-A particles on no edge (metric 3)."""
         return self._result("num_isolated_a")
 
+    @property
+    def b_type(self) -> int:
+        """The type id counted as B in the last :meth:`compute`."""
+        if self._b_type is None:
+            raise RuntimeError(f"call {self._COMPUTE_HINT} before reading the results")
+        return self._b_type
+
     def as_dict(self) -> dict[str, int]:
         """The counts by name, e.g. for one row of a table."""
         return {name: self._result(name) for name in self._NAMES}
@@ -137,6 +174,8 @@ class GlassGraphMetrics(_CountedGraph):
     ----------
     num_neighbors : int
         Nearest neighbours joined to each B particle (paper: 2).
+    b_type : int, optional
+        The type id that is B; default the minority type of each frame.
 
     Examples
     --------
@@ -147,11 +186,12 @@ class GlassGraphMetrics(_CountedGraph):
     _NAMES = METRIC_NAMES
     _COMPUTE_HINT = "compute(configuration)"
 
-    def __init__(self, num_neighbors: int = PAPER_NUM_NEIGHBORS):
+    def __init__(self, num_neighbors: int = PAPER_NUM_NEIGHBORS, b_type: int | None = None):
         if int(num_neighbors) != num_neighbors or num_neighbors < 1:
             raise InputError(f"num_neighbors must be a positive integer, got {num_neighbors}")
         super().__init__()
         self._num_neighbors = int(num_neighbors)
+        self._chosen_b = None if b_type is None else int(b_type)
 
     @property
     def num_neighbors(self) -> int:
@@ -164,22 +204,22 @@ class GlassGraphMetrics(_CountedGraph):
         Raises
         ------
         InputError
-            if the configuration has no type-B particles or fewer than ``num_neighbors + 1``
-            particles.
+            if the configuration has one type only, not the B type named, or fewer than
+            ``num_neighbors + 1`` particles.
         """
         types = config.types
         n = config.n_particles
         k = self._num_neighbors
-        b_index = np.flatnonzero(types == TYPE_B)
-        if len(b_index) == 0:
-            raise InputError("the configuration has no type-B particles; the metrics join B "
-                             "particles to their neighbours, so they need both types")
+        b_type = b_type_of(types, self._chosen_b)
+        is_b = types == b_type
+        b_index = np.flatnonzero(is_b)
         if n < k + 1:
             raise InputError(f"the configuration has {n} particles; joining each B particle to "
                              f"{k} neighbours needs at least {k + 1}")
         sources, targets, _ = Neighbors.of(config).knn(k, query_index=b_index)
         self._graph_edges = unique_pairs(sources, targets, n)
-        self._counts = count_graph(self._graph_edges, types)
+        self._counts = count_graph(self._graph_edges, is_b)
+        self._b_type = b_type
         return self
 
     @property
@@ -225,16 +265,19 @@ class AttentionGraphCounts(_CountedGraph):
         A pair is a high-attention edge when its attention (the larger of its two directed
         weights) is strictly greater than ``cutoff``, in the same units as the weights given to
         :meth:`compute`.
+    b_type : int, optional
+        The type id that is B; default the minority type of each frame.
     """
 
     _NAMES = ATTENTION_COUNT_NAMES
     _COMPUTE_HINT = "compute(edge_index, weights, types)"
 
-    def __init__(self, cutoff: float):
+    def __init__(self, cutoff: float, b_type: int | None = None):
         if not np.isfinite(cutoff):
             raise InputError(f"the attention cutoff must be a finite number, got {cutoff}")
         super().__init__()
         self._cutoff = float(cutoff)
+        self._chosen_b = None if b_type is None else int(b_type)
 
     @property
     def cutoff(self) -> float:
@@ -248,12 +291,15 @@ class AttentionGraphCounts(_CountedGraph):
         ----------
         edge_index : (2, E) int array of directed edges between particles ``0..N-1``.
         weights : (E,) float array of attention weights.
-        types : (N,) int array, 1 = A, 2 = B; every particle is a vertex, edge or not.
+        types : (N,) int array of type ids (B: the minority or the type named when built);
+            every particle is a vertex, edge or not.
         """
         types = np.asarray(types)
+        b_type = b_type_of(types, self._chosen_b)
         pairs, pair_weights = pair_attention(edge_index, weights, len(types))
         self._graph_edges = pairs[pair_weights > self._cutoff]
-        self._counts = count_graph(self._graph_edges, types)
+        self._counts = count_graph(self._graph_edges, types == b_type)
+        self._b_type = b_type
         return self
 
     @property

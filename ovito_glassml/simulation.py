@@ -1,10 +1,11 @@
-"""Cooling campaigns of the 2D Kob-Andersen glass former, run by LAMMPS.
+"""Cooling campaigns of the Kob-Andersen glass formers (2D 65:35 and 3D 80:20), run by LAMMPS.
 
-One run = one seed cooled linearly from T=2.0 to T=0.05 over ``t_cool`` steps by the plain
-LAMMPS input ``lammps_scripts/ka2d_cool.in``. The Python driver executes *that same file*
-through the ``lammps`` module (``lmp.file``) with the same ``-var`` overrides, so a run made by
-``lmp -in ka2d_cool.in -var seed S ...`` and a run made by :func:`run_simulation` are the same
-trajectory, byte for byte (``tests/test_simulation.py`` checks it).
+One run = one seed cooled linearly from T=2.0 to T=0.05 over ``t_cool`` steps by a plain LAMMPS
+input, ``lammps_scripts/ka2d_cool.in`` or ``ka3d_cool.in`` (one per simulated system, registered
+in :data:`SYSTEMS`). The Python driver executes *that same file* through the ``lammps`` module
+(``lmp.file``) with the same ``-var`` overrides, so a run made by ``lmp -in ka2d_cool.in -var seed
+S ...`` and a run made by :func:`run_simulation` are the same trajectory, byte for byte
+(``tests/test_simulation.py`` checks it, in 2D and 3D).
 
 A campaign is resumable: a run writes into a private ``.partial`` folder that becomes
 ``tcool<t_cool>/seed<seed>/`` in one atomic rename once everything in it is complete, and the
@@ -28,10 +29,34 @@ from .fileio import write_csv_atomic
 
 T_HOT = 2.0
 T_COLD = 0.05
-FRACTION_A = 0.65
+
+
+@dataclass(frozen=True)
+class SimulatedSystem:
+    """A glass former this package can simulate: its LAMMPS input and its composition."""
+
+    name: str
+    script: str
+    dimension: int
+    fraction_a: float
+    description: str
+
+
+#: The systems ``glassml simulate --system`` knows, one LAMMPS input each.
+SYSTEMS: dict[str, SimulatedSystem] = {
+    "ka2d": SimulatedSystem("ka2d", "ka2d_cool.in", 2, 0.65,
+                            "2D Kob-Andersen 65:35 (Swanson et al. 2020)"),
+    "ka3d": SimulatedSystem("ka3d", "ka3d_cool.in", 3, 0.80,
+                            "3D Kob-Andersen 80:20 (Kob & Andersen 1995)"),
+}
+FRACTION_A = SYSTEMS["ka2d"].fraction_a
 
 #: Liquid temperatures of datasets 1-5 and the glass temperature (paper Fig. 1).
 DATASET_TEMPERATURES = (1.99, 1.76, 0.96, 0.55, 0.44, 0.05)
+#: 3D: liquids of datasets 1-5 (1.99, 1.0, 0.7, 0.55, 0.5) and the glass; a grid dense around
+#: Tg and the mode-coupling T_c = 0.435 for the E_IS(T) fit and the metrics against T.
+KA3D_GRID = (1.99, 1.5, 1.0, 0.8, 0.7, 0.6, 0.55, 0.5, 0.47, 0.45, 0.43, 0.41, 0.39, 0.37,
+             0.35, 0.33, 0.31, 0.28, 0.24, 0.2, 0.12, 0.05)
 #: A grid for the E_IS(T) curve and the Tg fit, with the dataset temperatures included.
 TG_GRID = (1.99, 1.76, 1.5, 1.25, 0.96, 0.85, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0.47, 0.44,
            0.41, 0.38, 0.35, 0.32, 0.29, 0.26, 0.23, 0.2, 0.15, 0.1, 0.05)
@@ -39,7 +64,7 @@ TG_GRID = (1.99, 1.76, 1.5, 1.25, 0.96, 0.85, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5, 0
 #: ``path`` is the instantaneous configuration, ``is_path`` its inherent structure (FIRE-minimised);
 #: ``e_is``/``e_inst`` are per particle, for the unshifted Kob-Andersen potential (the paper's scale).
 MANIFEST_COLUMNS = ["path", "is_path", "seed", "t_cool", "temperature", "e_is", "e_inst", "t_kinetic",
-                    "step", "n_particles", "box_x", "box_y"]
+                    "step", "n_particles", "box_x", "box_y", "box_z"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +72,11 @@ class SimulationConfig:
     """Physical and numerical parameters of one cooling run (LJ units).
 
     The defaults are the paper's system: N=4320 in a 60x60 periodic box (density 1.2),
-    Nose-Hoover NVT, T ramped 2.0 -> 0.05 over ``t_cool`` steps.
+    Nose-Hoover NVT, T ramped 2.0 -> 0.05 over ``t_cool`` steps. ``system`` names the glass
+    former (a key of :data:`SYSTEMS`); ``box_length`` is the side of its square or cubic box.
     """
 
+    system: str = "ka2d"
     n_particles: int = 4320
     box_length: float = 60.0
     t_cool: int = 200_000
@@ -63,11 +90,15 @@ class SimulationConfig:
 
     def validate(self) -> "SimulationConfig":
         """Raise :class:`InputError` naming the first bad parameter; return self."""
-        n_a = FRACTION_A * self.n_particles
-        if self.n_particles < 3 or abs(n_a - round(n_a)) > 1e-9:
-            raise InputError(
-                f"N={self.n_particles} cannot be split 65:35 into whole particles; "
-                "choose N as a multiple of 20 (the paper uses 4320)")
+        if self.system not in SYSTEMS:
+            raise InputError(f"unknown system {self.system!r}; choose one of {', '.join(SYSTEMS)}")
+        # the input makes round(fraction * N) A particles, as the literature's N = 4096 at
+        # 80:20 (3277 A + 819 B) needs; both species must be there
+        fraction = SYSTEMS[self.system].fraction_a
+        n_a = int(round(fraction * self.n_particles))
+        if self.n_particles < 3 or not 0 < n_a < self.n_particles:
+            raise InputError(f"N={self.n_particles} is too small to hold both species of "
+                             f"{SYSTEMS[self.system].description}")
         if self.box_length <= 0:
             raise InputError(f"box length must be positive, got {self.box_length}")
         if self.t_cool <= 0:
@@ -110,9 +141,18 @@ class SimulationConfig:
         return args + self.lammps_variables(seed, outdir)
 
 
-#: Documented presets. ``paper`` is the paper's system and fast cooling rate with the Tg grid;
-#: ``paper-slow`` its slow rate (2e7 steps: a cluster job); ``demo`` a quarter of the paper's
-#: system at density 1.2 cooled 10x faster (``make demo``); ``small`` is for tests.
+    @property
+    def simulated_system(self) -> SimulatedSystem:
+        return SYSTEMS[self.system]
+
+    @property
+    def box_lengths(self) -> tuple[float, ...]:
+        return (float(self.box_length),) * self.simulated_system.dimension
+
+
+#: Documented presets of the 2D system. ``paper`` is the paper's system and fast cooling rate
+#: with the Tg grid; ``paper-slow`` its slow rate (2e7 steps: a cluster job); ``demo`` a quarter
+#: of the paper's system at density 1.2 cooled 10x faster (``make demo``); ``small`` is for tests.
 PRESETS: dict[str, SimulationConfig] = {
     "paper": SimulationConfig(t_cool=200_000, temperatures=TG_GRID),
     "paper-slow": SimulationConfig(t_cool=20_000_000, temperatures=TG_GRID),
@@ -123,15 +163,31 @@ PRESETS: dict[str, SimulationConfig] = {
                               t_melt=1000, temperatures=(1.99, 0.96, 0.44, 0.05)),
 }
 
+#: Presets of the 3D system: ``campaign`` the benchmark size of the glass literature (N=4096,
+#: L=15.0566, density 1.2) at t_cool 2e5 on :data:`KA3D_GRID`; ``demo`` N=1000; ``small`` tests.
+KA3D_PRESETS: dict[str, SimulationConfig] = {
+    "campaign": SimulationConfig(system="ka3d", n_particles=4096, box_length=15.0566,
+                                 t_cool=200_000, temperatures=KA3D_GRID),
+    "demo": SimulationConfig(system="ka3d", n_particles=1000, box_length=(1000 / 1.2) ** (1 / 3),
+                             t_cool=20_000, t_melt=5000,
+                             temperatures=(1.99, 1.0, 0.7, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2,
+                                           0.05)),
+    "small": SimulationConfig(system="ka3d", n_particles=320, box_length=(320 / 1.2) ** (1 / 3),
+                              t_cool=4000, t_melt=1000, temperatures=(1.99, 0.7, 0.5, 0.05)),
+}
+
+#: Every system's presets, looked up by ``config_from_preset``.
+SYSTEM_PRESETS: dict[str, dict[str, SimulationConfig]] = {"ka2d": PRESETS, "ka3d": KA3D_PRESETS}
+
 
 def format_temperature(temp: float) -> str:
     """Temperatures as they appear in file names (``T0.44.dump``)."""
     return f"{temp:.4g}"
 
 
-def input_script() -> Path:
-    """Path of the plain LAMMPS input that every run executes."""
-    return Path(str(resources.files("ovito_glassml.lammps_scripts") / "ka2d_cool.in"))
+def input_script(system: str = "ka2d") -> Path:
+    """Path of the plain LAMMPS input that every run of ``system`` executes."""
+    return Path(str(resources.files("ovito_glassml.lammps_scripts") / SYSTEMS[system].script))
 
 
 def run_dir(outdir, t_cool: int, seed: int) -> Path:
@@ -170,8 +226,8 @@ def run_simulation(config: SimulationConfig, seed: int, outdir) -> Path | None:
 
     # run a private copy: the run folder records its exact input, and editing the package's
     # input while a campaign runs cannot change runs already under way
-    script = partial / "ka2d_cool.in"
-    shutil.copyfile(input_script(), script)
+    script = partial / config.simulated_system.script
+    shutil.copyfile(input_script(config.system), script)
     lmp = lammps_module().lammps(cmdargs=config.lammps_command_line(seed, partial))
     try:
         lmp.file(str(script))
@@ -221,7 +277,7 @@ def _rows_from_run(folder: Path, config: SimulationConfig, seed: int, prefix: st
         rows.append({"path": f"{prefix}/{name}", "is_path": f"{prefix}/{is_name}", "seed": int(seed), "t_cool": config.t_cool,
                      "temperature": float(temp), "e_is": float(e_is), "e_inst": float(e_inst), "t_kinetic": float(t_kinetic),
                      "step": int(step), "n_particles": config.n_particles,
-                     "box_x": config.box_length, "box_y": config.box_length})
+                     **dict(zip(("box_x", "box_y", "box_z"), config.box_lengths))})
     if len(rows) != len(config.temperatures):
         raise RuntimeError(f"run {folder} saved {len(rows)} of {len(config.temperatures)} temperatures")
     return rows
@@ -318,10 +374,14 @@ def _run_on_ray(config, seeds, outdir, address, bar) -> None:
         bar.update(len(done))
 
 
-def config_from_preset(name: str, **overrides) -> SimulationConfig:
-    """A preset with some fields replaced (``None`` values are ignored)."""
-    if name not in PRESETS:
-        raise InputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+def config_from_preset(name: str, system: str = "ka2d", **overrides) -> SimulationConfig:
+    """A preset of ``system`` with some fields replaced (``None`` values are ignored)."""
+    if system not in SYSTEM_PRESETS:
+        raise InputError(f"unknown system {system!r}; choose one of {', '.join(SYSTEM_PRESETS)}")
+    presets = SYSTEM_PRESETS[system]
+    if name not in presets:
+        raise InputError(f"unknown preset {name!r} of system {system}; choose one of "
+                         f"{', '.join(presets)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    return replace(PRESETS[name], **overrides).validate()
+    return replace(presets[name], **overrides).validate()
 

@@ -22,7 +22,7 @@ import torch
 
 from ovito_glassml.commands.simulate import parse_seeds
 from ovito_glassml.datasets import build_tg_dataset, read_manifest
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.graph_spec import GraphSpec
 from ovito_glassml.models.classifier import load_classifier

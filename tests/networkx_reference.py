@@ -18,12 +18,12 @@ def minimum_image_distances(positions, box, i):
     return np.sqrt((delta ** 2).sum(axis=1))
 
 
-def b_particle_graph(positions, types, box, num_neighbors=2):
+def b_particle_graph(positions, types, box, num_neighbors=2, b_type=TYPE_B):
     """Join every B particle to its ``num_neighbors`` nearest particles; all particles are nodes."""
     graph = nx.Graph()
     graph.add_nodes_from(range(len(types)))
     for i in range(len(types)):
-        if types[i] != TYPE_B:
+        if types[i] != b_type:
             continue
         distances = minimum_image_distances(positions, box, i)
         distances[i] = np.inf
@@ -32,26 +32,28 @@ def b_particle_graph(positions, types, box, num_neighbors=2):
     return graph
 
 
-def graph_counts(graph, types):
-    """Disjoint graphs (components with an edge), B-B edges, isolated A and B particles."""
+def graph_counts(graph, types, b_type=TYPE_B):
+    """Disjoint graphs (components with an edge), B-B edges, isolated A (every particle not B)
+    and B particles."""
     components = [c for c in nx.connected_components(graph) if len(c) > 1]
-    bb_edges = [(i, j) for i, j in graph.edges if types[i] == TYPE_B and types[j] == TYPE_B]
+    bb_edges = [(i, j) for i, j in graph.edges if types[i] == b_type and types[j] == b_type]
     isolated = [i for i in graph.nodes if graph.degree[i] == 0]
     return {
         "num_disjoint_graphs": len(components),
         "num_bb_edges": len(bb_edges),
-        "num_isolated_a": sum(1 for i in isolated if types[i] == TYPE_A),
-        "num_isolated_b": sum(1 for i in isolated if types[i] == TYPE_B),
+        "num_isolated_a": sum(1 for i in isolated if types[i] != b_type),
+        "num_isolated_b": sum(1 for i in isolated if types[i] == b_type),
     }
 
 
-def glass_graph_metrics(positions, types, box, num_neighbors=2):
+def glass_graph_metrics(positions, types, box, num_neighbors=2, b_type=TYPE_B):
     """The three metrics of the paper's Fig. 10."""
-    counts = graph_counts(b_particle_graph(positions, types, box, num_neighbors), types)
+    counts = graph_counts(b_particle_graph(positions, types, box, num_neighbors, b_type), types,
+                          b_type)
     return {k: counts[k] for k in ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a")}
 
 
-def attention_graph_counts(edge_index, weights, types, cutoff):
+def attention_graph_counts(edge_index, weights, types, cutoff, b_type=TYPE_B):
     """Fig. 9 counts: pairs whose larger directed weight is above ``cutoff`` are edges."""
     best = {}
     for (i, j), w in zip(zip(edge_index[0], edge_index[1]), weights):
@@ -60,4 +62,4 @@ def attention_graph_counts(edge_index, weights, types, cutoff):
     graph = nx.Graph()
     graph.add_nodes_from(range(len(types)))
     graph.add_edges_from(pair for pair, w in best.items() if w > cutoff and pair[0] != pair[1])
-    return graph_counts(graph, types)
+    return graph_counts(graph, types, b_type)

@@ -116,13 +116,15 @@ def test_metrics_vs_t_refuses_a_tg_with_one_side_empty(classified, tmp_path, cap
 
 @pytest.fixture(scope="module")
 def trajectory_with_a_bad_frame(tmp_path_factory):
-    """Two good frames and a third without B particles, as a pattern of dumps."""
+    """Two good frames and a third with a NaN coordinate, as a pattern of dumps."""
     folder = tmp_path_factory.mktemp("badtraj")
     good = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed1"
     for i, name in enumerate(["T1.99.dump", "T0.05.dump"]):
         (folder / f"frame{i}.dump").write_text((good / name).read_text())
     rng = np.random.default_rng(1)
-    write_dump(folder / "frame2.dump", rng.random((50, 2)) * 7, np.ones(50, int), (7.0, 7.0))
+    positions = rng.random((50, 2)) * 7
+    positions[3, 0] = np.nan
+    write_dump(folder / "frame2.dump", positions, np.arange(50) % 2 + 1, (7.0, 7.0))
     return str(folder / "frame*.dump")
 
 
@@ -135,24 +137,25 @@ def test_cli_bad_frame_fails_cleanly_without_partial_output(command, model, tmp_
         args += ["--model", str(model)]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "frame 2" in err and "no type-B particles" in err
+    assert "frame 2" in err and "NaN" in err
     assert not out.exists()
 
 
 def test_cli_error_is_one_line_without_traceback(tmp_path):
-    three_d = write_dump(tmp_path / "3d.dump", np.random.default_rng(0).random((30, 2)) * 5,
-                         np.arange(30) % 2 + 1, (5.0, 5.0), z=np.linspace(0, 4, 30))
-    result = subprocess.run([sys.executable, "-m", "ovito_glassml", "metrics", str(three_d),
+    # a 3D frame given to the 2D shipped model
+    three_d = write_dump(tmp_path / "3d.dump", np.random.default_rng(0).random((300, 2)) * 25,
+                         np.arange(300) % 2 + 1, (25.0, 25.0), z=np.linspace(0, 24, 300))
+    result = subprocess.run([sys.executable, "-m", "ovito_glassml", "classify", str(three_d),
                              "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert result.returncode == 2
-    assert "three-dimensional" in result.stderr
+    assert "is 3D; the model was trained on 2D" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_metrics_cli_takes_the_temperature_from_a_dump_column(tmp_path):
     """One multi-frame LAMMPS dump whose per-atom column v_T carries the thermostat temperature."""
-    from ovito_glassml.configuration import read_dump
+    from ovito_glassml.frames import read_dump
 
     trajectory = tmp_path / "cooling.lammpstrj"
     seed1 = ROOT / "data" / "small" / "slow" / "tcool20000" / "seed1"

@@ -222,8 +222,9 @@ def test_geometry_model_reads_the_distances_not_only_the_graph_shape(dataset):
     d -= config.box * np.round(d / config.box)
     distance = np.linalg.norm(d, axis=1)
     stretched = graph.clone()
+    index = spec.system.type_index(config.types)
     stretched.edge_attr = torch.from_numpy(spec.edge_attributes(
-        1.03 * distance, config.types[src], config.types[dst], 30.0))
+        1.03 * distance, index[src], index[dst], 30.0))
     model = _model(node_dim=spec.node_dim, edge_dim=spec.edge_dim, seed=3)
     a = model(Batch.from_data_list([graph]))
     b = model(Batch.from_data_list([stretched]))

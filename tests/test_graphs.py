@@ -132,11 +132,27 @@ def test_window_with_fewer_than_k_plus_one_particles_is_rejected(config):
         window_graph_at(config, (0.0, 0.0), GraphSpec(5, window_length=0.02))
 
 
-def test_window_with_one_particle_type_is_rejected():
+def test_window_missing_one_of_the_models_types_is_read_with_that_types_one_hot_empty():
+    # a window of a mixture with a rare type may hold none of it; that is not an error
     pos = np.random.default_rng(0).uniform(0, 10, (50, 2))
     config = Configuration(pos, np.ones(50, int), np.array([10.0, 10.0]))
-    with pytest.raises(InputError, match="only type-1"):
-        window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.9))
+    graph = window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.9, length_scale=10))
+    assert graph.x[:, 0].sum() == graph.num_nodes and graph.x[:, 1].sum() == 0
+
+
+def test_frame_with_a_type_the_model_never_saw_is_refused_naming_both():
+    pos = np.random.default_rng(0).uniform(0, 10, (50, 2))
+    config = Configuration(pos, np.r_[np.ones(40, int), np.full(10, 3)], np.array([10.0, 10.0]))
+    with pytest.raises(InputError, match=r"types 1, 3; the model was trained on 2D, types 1 \(A\), "
+                                         r"2 \(B\): it does not know type 3"):
+        window_graph_at(config, (0.0, 0.0), GraphSpec(2, window_length=0.9, length_scale=10))
+
+
+def test_frame_of_the_other_dimension_is_refused_naming_both():
+    pos = np.random.default_rng(0).uniform(0, 10, (50, 3))
+    config = Configuration(pos, np.r_[np.ones(40, int), np.full(10, 2)], np.full(3, 10.0))
+    with pytest.raises(InputError, match=r"is 3D; the model was trained on 2D, types 1 \(A\)"):
+        window_graph_at(config, (0.0, 0.0, 0.0), GraphSpec(2, window_length=0.9, length_scale=10))
 
 
 def test_nan_coordinates_are_rejected():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ovito_glassml.cli import main
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 from ovito_glassml.frames import read_frames
 from paths import DATASET1, LIQUID_DUMP, ROOT, SEED11, TEST_DATA
 from tiny_model import write_dump
@@ -163,7 +163,7 @@ def test_the_same_frame_gives_the_same_numbers_in_classify_and_evaluate(tmp_path
 
 def test_the_batch_frames_and_the_dataset_reader_give_identical_configurations(tmp_path):
     from ovito_glassml.batch import open_trajectory
-    from ovito_glassml.modifiers.frame import frame_configuration, frame_data
+    from ovito_glassml.ovito_data import frame_configuration, frame_data
 
     gz = gzipped(LIQUID_DUMP, tmp_path / "T1.99.dump.gz")
     manifest = write_manifest(tmp_path / "m.csv", [gz, SEED11 / "T0.05.dump"])

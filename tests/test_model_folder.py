@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 from ovito_glassml.errors import InputError
 from ovito_glassml.graph_spec import GraphSpec
 from ovito_glassml.models import load_classifier

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ovito.io import import_file
 
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 from ovito_glassml.metrics import AttentionGraphCounts, GlassGraphMetrics
 from ovito_glassml.modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
 
@@ -168,26 +168,53 @@ def bad_frames(tmp_path_factory):
     positions = rng.random((60, 2)) * 8.0
     types = np.where(np.arange(60) % 3 == 0, 2, 1)
     return {
-        "three-dimensional": write_dump(folder / "3d.dump", positions, types, (8.0, 8.0),
-                                        z=rng.random(60) * 8.0),
-        "no type-B particles": write_dump(folder / "noB.dump", positions, np.ones(60, int), (8.0, 8.0)),
-        "at least \\d": write_dump(folder / "two.dump", positions[:2], [1, 2], (8.0, 8.0)),
-        "particle types \\[3\\]": write_dump(folder / "type3.dump", positions,
-                                             np.where(types == 2, 3, 1), (8.0, 8.0)),
-        "no Particle Type": write_dump(folder / "untyped.dump", positions, types, (8.0, 8.0),
-                                       with_types=False),
+        "3d": write_dump(folder / "3d.dump", positions, types, (8.0, 8.0),
+                         z=rng.random(60) * 8.0),
+        "one type": write_dump(folder / "noB.dump", positions, np.ones(60, int), (8.0, 8.0)),
+        "two particles": write_dump(folder / "two.dump", positions[:2], [1, 2], (8.0, 8.0)),
+        "type 3": write_dump(folder / "type3.dump", positions, np.where(types == 2, 3, 1),
+                             (8.0, 8.0)),
+        "untyped": write_dump(folder / "untyped.dump", positions, types, (8.0, 8.0),
+                              with_types=False),
     }
 
 
-@pytest.mark.parametrize("problem", ["three-dimensional", "no type-B particles", "at least \\d",
-                                     "particle types \\[3\\]", "no Particle Type"])
-@pytest.mark.parametrize("modifier", ["metrics", "classifier", "attention"])
-def test_bad_frames_give_a_clear_error_in_the_pipeline(bad_frames, model, problem, modifier):
-    make = {"metrics": lambda: GlassMetricsModifier(),
+#: (frame, modifier) -> the refusal; the metrics read 3D frames and any types, a model refuses a
+#: frame of another dimension or with a type it was not trained on.
+REFUSALS = {
+    ("3d", "classifier"): "is 3D; the model was trained on 2D, types 1.*2",
+    ("3d", "attention"): "is 3D; the model was trained on 2D",
+    ("one type", "metrics"): "only type-1 particles",
+    ("two particles", "metrics"): "at least \\d",
+    ("two particles", "classifier"): "at least \\d",
+    ("two particles", "attention"): "at least \\d",
+    ("type 3", "classifier"): "types 1, 3; the model was trained on .*does not know type 3",
+    ("type 3", "attention"): "does not know type 3",
+    ("untyped", "metrics"): "no Particle Type",
+    ("untyped", "classifier"): "no Particle Type",
+    ("untyped", "attention"): "no Particle Type",
+}
+
+
+def _modifier(kind, model):
+    return {"metrics": lambda: GlassMetricsModifier(),
             "classifier": lambda: GlassClassifierModifier(model_path=str(model)),
-            "attention": lambda: AttentionModifier(model_path=str(model))}[modifier]
-    with pytest.raises(ValueError, match=problem):
-        compute(bad_frames[problem], make())
+            "attention": lambda: AttentionModifier(model_path=str(model))}[kind]()
+
+
+@pytest.mark.parametrize("frame, modifier", sorted(REFUSALS))
+def test_bad_frames_give_a_clear_error_in_the_pipeline(bad_frames, model, frame, modifier):
+    with pytest.raises(ValueError, match=REFUSALS[frame, modifier]):
+        compute(bad_frames[frame], _modifier(modifier, model))
+
+
+@pytest.mark.parametrize("frame, modifier", [("3d", "metrics"), ("type 3", "metrics")])
+def test_the_metrics_read_3d_frames_and_any_types(bad_frames, model, frame, modifier):
+    data = compute(bad_frames[frame], _modifier(modifier, model))
+    expected = GlassGraphMetrics().compute(read_dump(bad_frames[frame]))
+    assert data.attributes["GlassMetrics.IsolatedA"] == expected.num_isolated_a
+    assert data.attributes["GlassMetrics.BBEdges"] == expected.num_bb_edges
+    assert data.attributes["GlassMetrics.DisjointGraphs"] == expected.num_disjoint_graphs
 
 
 def test_missing_model_folder_is_named_in_the_error(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ovito_glassml._lammps import lmp_environment, lmp_executable
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 from ovito_glassml.datasets import read_manifest
 from ovito_glassml.simulation import PRESETS, Campaign, run_simulation
 from paths import SMALL as ROOT_SMALL

@@ -123,7 +123,9 @@ def test_train_command_writes_a_loadable_model_folder(tmp_path):
     assert code == 0
     clf = load_classifier(out)
     assert clf.config["hyperparameters"]["hidden_size"] == 8
-    assert clf.graph_spec.length_scale == 30.0
+    # 5 x the side holding 173 particles at density 1.2: the paper's 60 sigma
+    assert clf.graph_spec.length_scale == pytest.approx(60.0)
+    assert clf.graph_spec.system.dimension == 2 and clf.graph_spec.system.type_ids == (1, 2)
     assert {"test_frame", "test_window"} <= set(clf.config["metrics"])
 
 

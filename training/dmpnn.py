@@ -28,6 +28,7 @@ from ovito_glassml.graph_spec import GraphSpec
 from ovito_glassml.graphs import FrameGraphs, window_graph
 from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
 from ovito_glassml.models.dmpnn_classifier import save_dmpnn
+from ovito_glassml.system import mean_nearest_neighbor_distance
 
 from .schedule import FINAL_LR, INITIAL_LR, PEAK_LR, torch_scheduler
 
@@ -38,10 +39,14 @@ CHECKPOINT_NAME = "checkpoint.pt"
 class DMPNNTrainingConfig:
     """Everything that defines a training run (paper Table 2 ranges in the CLI help).
 
-    ``graph`` is the model's input recipe; its ``length_scale`` None means the training box side.
+    ``graph`` is the model's input recipe; the trainer sets its system (dimension and types)
+    from the training data, and its ``length_scale`` when None (see
+    :func:`training_length_scale`). ``length_unit`` None takes the unit of distances from the
+    training frames (:func:`~ovito_glassml.system.mean_nearest_neighbor_distance`).
     """
 
     graph: GraphSpec = GraphSpec()
+    length_unit: float | None = None
     # architecture: the model's own defaults, so the two never drift apart
     hidden_size: int = DMPNNHyperparameters.hidden_size
     message_steps: int = DMPNNHyperparameters.message_steps
@@ -74,9 +79,12 @@ class DMPNNTrainingConfig:
         return cls(graph=graph, **{k: bool(v) if k in switches else v
                                    for k, v in params.items() if k not in recipe})
 
-    def hyperparameters(self) -> DMPNNHyperparameters:
+    def hyperparameters(self, spec: GraphSpec | None = None) -> DMPNNHyperparameters:
+        """The architecture for the recipe ``spec`` (default: :attr:`graph`), whose system sets
+        the input widths."""
+        spec = spec or self.graph
         names = {f.name for f in fields(DMPNNHyperparameters)}
-        return DMPNNHyperparameters(node_dim=self.graph.node_dim, edge_dim=self.graph.edge_dim,
+        return DMPNNHyperparameters(node_dim=spec.node_dim, edge_dim=spec.edge_dim,
                                     **{f.name: getattr(self, f.name) for f in fields(self)
                                        if f.name in names})
 
@@ -87,15 +95,43 @@ class DMPNNTrainingConfig:
         return {k: getattr(self, k) for k in keep}
 
 
-def training_length_scale(dataset: PackedDataset) -> float:
-    """The box side shared by every configuration of ``dataset`` (the model's length scale)."""
-    sides = np.sqrt(np.prod(dataset.box, axis=1))
-    if len(sides) == 0:
+#: Particles in the default window (l_win = 0.2): the paper's window, 0.2 of its 60x60 box at
+#: density 1.2; the default length scale gives a window this full in 2D and 3D.
+REFERENCE_WINDOW_PARTICLES = 0.04 * 4320
+REFERENCE_WINDOW_LENGTH = 0.2
+
+
+def training_length_scale(dataset: PackedDataset, window_length: float) -> float:
+    """The model's length scale for ``dataset``: 5 x the side of the square (2D) or cube (3D)
+    that holds :data:`REFERENCE_WINDOW_PARTICLES` particles at the training frames' density.
+
+    That is the paper's 60 sigma (its box) for the 2D mixture at density 1.2, and 26 sigma for 3D
+    Kob-Andersen at 1.2, so ``l_win = 0.2`` covers about 173 particles in either. Where a window
+    of ``window_length`` at that scale would not fit in the smallest training box (tiny test
+    systems), the length scale is that box's side: the paper's windows in scaled coordinates.
+    """
+    if len(dataset) == 0:
         raise InputError("the training dataset is empty")
-    if not np.allclose(sides, sides[0], rtol=1e-6):
-        raise InputError(f"the training configurations have boxes of different sizes "
-                         f"({sides.min():g} to {sides.max():g}); give --length-scale explicitly")
-    return float(sides[0])
+    density = float(np.mean((np.diff(dataset.offsets)) / np.prod(dataset.box, axis=1)))
+    dim = dataset.dimension
+    scale = (REFERENCE_WINDOW_PARTICLES / density) ** (1.0 / dim) / REFERENCE_WINDOW_LENGTH
+    smallest_side = float(np.min(dataset.box))
+    if window_length * scale > smallest_side:
+        return smallest_side
+    return float(scale)
+
+
+def training_recipe(config: DMPNNTrainingConfig, train: PackedDataset) -> GraphSpec:
+    """The recipe the model is trained with: the configured one with the training data's system
+    (dimension, every type present, the length unit) and the length scale resolved."""
+    unit = config.length_unit
+    if unit is None:
+        # a sample of frames is plenty for a mean over thousands of particles each
+        picks = np.linspace(0, len(train) - 1, min(len(train), 32)).astype(int)
+        unit = mean_nearest_neighbor_distance(train[int(i)] for i in picks)
+    spec = config.graph.with_system(train.system(length_unit=unit))
+    length_scale = spec.length_scale or training_length_scale(train, spec.window_length)
+    return replace(spec, length_scale=length_scale)
 
 
 class WindowSampler:
@@ -174,14 +210,13 @@ def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTr
     """
     _check_labels(train, "training")
     out = Path(out)
-    length_scale = config.graph.length_scale or training_length_scale(train)
-    spec = replace(config.graph, length_scale=length_scale)
+    spec = training_recipe(config, train)
     # a window wider than the box should fail now, not after the first batch
     window_graph(train[0], spec, 0)
     dev = resolve_device(device)
 
     torch.manual_seed(config.seed)
-    model = DMPNN(config.hyperparameters()).to(dev)
+    model = DMPNN(config.hyperparameters(spec)).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.peak_lr)
     if int(config.windows_per_epoch) < 1:
         raise InputError(f"windows_per_epoch must be >= 1, got {config.windows_per_epoch!r}")

@@ -22,7 +22,6 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts, window_means
-from ovito_glassml.configuration import TYPE_B
 from ovito_glassml.datasets import GLASS, LIQUID, PackedDataset
 from ovito_glassml.errors import InputError
 
@@ -209,7 +208,7 @@ def attention_counts(classifier, dataset: PackedDataset, cutoff: float = 2.0,
     and ``particles``.
     """
     from ovito_glassml.graphs import window_graph
-    from ovito_glassml.metrics import ATTENTION_COUNT_NAMES, AttentionGraphCounts
+    from ovito_glassml.metrics import ATTENTION_COUNT_NAMES, AttentionGraphCounts, minority_type
 
     if not classifier.has_attention:
         raise InputError("attention statistics need a D-MPNN trained with self-attention")
@@ -223,14 +222,16 @@ def attention_counts(classifier, dataset: PackedDataset, cutoff: float = 2.0,
         graph = window_graph(dataset[i], spec, rng)
         _, weights = classifier.attention(graph)
         edge_index = graph.edge_index.numpy()
+        # B is the frame's minority type, whichever type a window happens to hold most of
+        b_type = minority_type(dataset[i].types)
         types = dataset[i].types[graph.particle_index.numpy()]
-        counts = AttentionGraphCounts(cutoff).compute(edge_index, weights[-1] * edge_index.shape[1],
-                                                      types)
+        counts = AttentionGraphCounts(cutoff, b_type).compute(
+            edge_index, weights[-1] * edge_index.shape[1], types)
         for name in ATTENTION_COUNT_NAMES:
             out[name].append(getattr(counts, name))
         pairs = counts.high_attention_pairs
         out["high_edges"].append(len(pairs))
-        out["high_edges_touching_b"].append(int(np.any(types[pairs] == TYPE_B, axis=1).sum()))
+        out["high_edges_touching_b"].append(int(np.any(types[pairs] == b_type, axis=1).sum()))
         out["particles"].append(len(types))
     return {name: np.asarray(values, dtype=float) for name, values in out.items()}
 

@@ -25,14 +25,17 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("simulate", help="cool the 2D Kob-Andersen liquid with LAMMPS, save dumps + manifest.csv",
+    p = sub.add_parser("simulate", help="cool a Kob-Andersen liquid (2D or 3D) with LAMMPS, save dumps + manifest.csv",
                        description="Run one LAMMPS cooling run per seed (resumable: finished runs are kept).")
     p.add_argument("--out", required=True, help="output folder (manifest.csv and dumps go here)")
-    p.add_argument("--preset", default="small", help="paper, paper-slow or small (default: small)")
+    p.add_argument("--system", default="ka2d", choices=["ka2d", "ka3d"],
+                   help="ka2d: the paper's 2D 65:35 mixture; ka3d: 3D Kob-Andersen 80:20 (default: ka2d)")
+    p.add_argument("--preset", default="small",
+                   help="ka2d: paper, paper-slow, demo, small; ka3d: campaign, demo, small (default: small)")
     p.add_argument("--seeds", default="1-4", help="e.g. 1-16 or 1,5,9; LAMMPS seeds are >= 1 (default: 1-4)")
     p.add_argument("--t-cool", type=int, help="cooling steps from T=2.0 to 0.05")
-    p.add_argument("--n-particles", type=int, help="total particles (65%% type A)")
-    p.add_argument("--box", type=float, help="box side length (sigma_AA)")
+    p.add_argument("--n-particles", type=int, help="total particles (65%% type A in 2D, 80%% in 3D)")
+    p.add_argument("--box", type=float, help="side of the square (2D) or cubic (3D) box (sigma_AA)")
     p.add_argument("--t-melt", type=int, help="equilibration steps at T=2.0")
     p.add_argument("--temperatures", help="comma-separated temperatures to save, in [0.05, 2.0]")
     p.add_argument("--timestep", type=float)
@@ -60,7 +63,7 @@ def run(args) -> int:
     if suffix is not None and suffix.lower() == "none":
         suffix = ""
     config = config_from_preset(
-        args.preset, t_cool=args.t_cool, n_particles=args.n_particles, box_length=args.box,
+        args.preset, system=args.system, t_cool=args.t_cool, n_particles=args.n_particles, box_length=args.box,
         t_melt=args.t_melt, temperatures=temps, timestep=args.timestep, tdamp=args.tdamp,
         ftol=args.ftol, pair_suffix=suffix, gzip=args.gzip or None)
     campaign = Campaign(config, seeds=parse_seeds(args.seeds), outdir=args.out)

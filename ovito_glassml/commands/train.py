@@ -30,14 +30,20 @@ def register(sub) -> None:
                         "to where a window sits and learns worse")
     d.add_argument("--edge-features", choices=tuple(EDGE_FEATURE_MODES),
                    default=recipe.edge_features,
-                   help="rbf (default): Gaussians of the distance in sigma, per pair type; "
-                        "distance: the paper's distance / box (the network learns to ignore it)")
+                   help="rbf (default): Gaussians of the distance in the length unit, per pair of "
+                        "types; distance: the paper's distance / box (the network learns to ignore it)")
     d.add_argument("--neighbors", choices=NEIGHBOR_MODES, default=recipe.neighbors,
                    help="frame (default): kNN in the whole periodic frame, windows cut from it, "
                         "so windows and frames read alike; window: the paper's kNN inside the window")
     d.add_argument("--length-scale", type=float,
-                   help="length that is 1 in l_win (and in the paper's distance edges); default: "
-                        "the training box side")
+                   help="length that is 1 in l_win (and in the paper's distance edges), in the "
+                        "frames' unit; default: 5 x the side holding 173 particles at the training "
+                        "density (60 sigma for the paper's 2D mixture), so l_win 0.2 holds ~173 "
+                        "particles in 2D and 3D")
+    d.add_argument("--length-unit", type=float,
+                   help="length that is 1 in the rbf distance features, in the frames' unit "
+                        "(1 = sigma for Kob-Andersen); default: the training frames' mean "
+                        "nearest-neighbour distance")
     d.add_argument("--hidden-size", type=int, default=300, help="h (paper 300-2400)")
     d.add_argument("--message-steps", type=int, default=3, help="T (paper 2-6)")
     d.add_argument("--dropout", type=float, default=0.0, help="p (paper 0-0.5)")
@@ -147,7 +153,8 @@ def _train_dmpnn(args, out) -> int:
         aggregation=args.aggregation, input_bias=args.input_bias,
         readout_norm=args.readout_norm, batch_size=args.batch_size,
         epochs=args.epochs, windows_per_epoch=args.windows_per_epoch, seed=args.seed,
-        initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10)
+        initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10,
+        length_unit=args.length_unit)
     provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
                   "train_indices": train_idx, "test_indices": test_idx, "seed": args.seed}
     train = dataset.subset(train_idx)

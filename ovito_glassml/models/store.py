@@ -5,8 +5,11 @@ turns one into a classifier.
 
 A model folder holds ``config.json`` and the weights:
 
-``config.json`` (format version 3)
+``config.json`` (format version 4)
     ``kind`` ("dmpnn" or "cnn"), ``format_version``, ``package_version``;
+    ``system``: the system the model reads, a :class:`~ovito_glassml.system.System`
+    (``dimension``, ``type_ids``, ``type_names``, ``length_unit``); a frame of another dimension
+    or with a type not in it is refused before the model reads it;
     ``graph`` (D-MPNN only): the input recipe, a :class:`~ovito_glassml.graph_spec.GraphSpec`
     (``num_neighbors``, ``features``, ``length_scale``, ``window_length``, ``edge_features``,
     ``neighbors``), read back by :func:`read_graph_spec`;
@@ -25,8 +28,10 @@ A model folder holds ``config.json`` and the weights:
 Format version 1 kept ``num_neighbors`` and ``window_length`` under ``hyperparameters`` and
 ``features`` and ``length_scale`` at the top level; version 2 had no ``edge_features``,
 ``neighbors`` or ``input_bias`` (its models read the paper's distance edges, found neighbours
-inside each window and had no input bias). :func:`read_config` reads both as version 3, so they
-give exactly the probabilities they gave (see :func:`upgrade_config`).
+inside each window and had no input bias); versions 1-3 had no ``system``: every model was
+trained on the paper's 2D Kob-Andersen mixture (types 1 = A, 2 = B, lengths in sigma_AA).
+:func:`read_config` reads them all as version 4, so they give exactly the probabilities they
+gave (see :func:`upgrade_config`).
 """
 
 from __future__ import annotations
@@ -42,8 +47,9 @@ from .. import __version__
 from ..errors import InputError
 from ..fileio import atomic_path, write_json_atomic
 from ..graph_spec import GraphSpec
+from ..system import KOB_ANDERSEN_2D, System
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "weights.safetensors"
 KINDS = ("dmpnn", "cnn")
@@ -51,7 +57,8 @@ KINDS = ("dmpnn", "cnn")
 
 def save_model(folder, kind: str, hyperparameters: Mapping, weights: Mapping | None = None, *,
                graph: GraphSpec | None = None, data: Mapping | None = None,
-               metrics: Mapping | None = None, extra: Mapping | None = None) -> Path:
+               metrics: Mapping | None = None, extra: Mapping | None = None,
+               system: System | None = None) -> Path:
     """Write a model folder (weights first, then ``config.json``, each atomically).
 
     Parameters
@@ -61,7 +68,9 @@ def save_model(folder, kind: str, hyperparameters: Mapping, weights: Mapping | N
     hyperparameters : JSON-serialisable hyperparameters.
     weights : name -> array (numpy arrays or torch tensors), e.g. a torch ``state_dict``, written
         as ``weights.safetensors``; None for a model that writes its own weights file (the CNN).
-    graph : the input recipe of a graph model, stored as the ``graph`` section.
+    graph : the input recipe of a graph model, stored as the ``graph`` section (and its system as
+        the ``system`` section).
+    system : the system of a model without a graph recipe (the CNN: 2D Kob-Andersen).
     data, metrics, extra : provenance, evaluation figures, and further top-level config keys.
 
     Returns the folder path.
@@ -83,7 +92,9 @@ def save_model(folder, kind: str, hyperparameters: Mapping, weights: Mapping | N
         "package_version": __version__,
     }
     if graph is not None:
+        system = graph.system
         config["graph"] = graph.to_dict()
+    config["system"] = (system or KOB_ANDERSEN_2D).to_dict()
     config.update({
         "hyperparameters": _jsonable(dict(hyperparameters)),
         "data": _jsonable(dict(data or {})),
@@ -184,7 +195,8 @@ def upgrade_config(config: dict) -> dict:
     ``hyperparameters``, ``features`` and ``length_scale`` at the top. Version 2 gathered them in
     the ``graph`` section. Version 3 added the edge features (``rbf``), where neighbours are
     found (``frame``) and a bias on the D-MPNN's input layer; a version-2 model is exactly what it
-    was with the paper's ``distance`` edges, neighbours ``window`` and no bias.
+    was with the paper's ``distance`` edges, neighbours ``window`` and no bias. Version 4 added the
+    ``system``; every earlier model reads the 2D Kob-Andersen system in sigma units.
     """
     version = config["format_version"]
     if version >= FORMAT_VERSION:
@@ -192,10 +204,11 @@ def upgrade_config(config: dict) -> dict:
     if version < 2:
         config = _upgrade_v1(config)
     upgraded = dict(config, format_version=FORMAT_VERSION)
-    if upgraded["kind"] == "dmpnn":
+    if version < 3 and upgraded["kind"] == "dmpnn":
         upgraded["graph"] = dict(_V2_GRAPH, **upgraded.get("graph", {}))
         upgraded["hyperparameters"] = dict(_V2_HYPERPARAMETERS,
                                            **upgraded.get("hyperparameters", {}))
+    upgraded["system"] = KOB_ANDERSEN_2D.to_dict()
     return upgraded
 
 
@@ -222,13 +235,21 @@ def _upgrade_v1(config: dict) -> dict:
     return upgraded
 
 
+def read_system(config: dict) -> System:
+    """The system a model reads, from its (checked, upgraded) ``config.json``."""
+    try:
+        return System.from_dict(config.get("system", KOB_ANDERSEN_2D.to_dict()))
+    except TypeError as err:
+        raise InputError(f"the model's system section is unusable ({err})") from err
+
+
 def read_graph_spec(config: dict) -> GraphSpec:
-    """The input recipe of a graph model from its (checked) ``config.json``."""
+    """The input recipe of a graph model (with its system) from its (checked) ``config.json``."""
     if "graph" not in config:
         raise InputError(f"the {config.get('kind')!r} model has no graph recipe; it does not read "
                          "graphs")
     try:
-        return GraphSpec.from_dict(config["graph"])
+        return GraphSpec.from_dict(config["graph"], system=read_system(config))
     except TypeError as err:
         raise InputError(f"the model's graph recipe is unusable ({err})") from err
 

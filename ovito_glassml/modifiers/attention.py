@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
-from traits.api import Bool, Range
+from traits.api import Bool, Enum, Range
 
-from .frame import frame_configuration, replace_bonds, style_particle_types
+from ..models.shipped import SHIPPED_MODELS
+from ..ovito_data import frame_configuration, replace_bonds, style_particle_types
 
 #: Global attributes of the high-attention graph (paper Fig. 9), keyed by count name.
 ATTENTION_ATTRIBUTES = {
@@ -39,15 +40,18 @@ class AttentionModifier(ModifierInterface):
         bond width proportional to ``Attention`` (widest = ``max_bond_width``) and colour by
         OVITO's colour coding of ``Relative Attention``.
 
-    Particles are coloured by type (A orange, B blue). The counts of the high-attention graph
+    Particles are coloured by type (A orange, B blue in a Kob-Andersen binary; distinct colours
+    for other types). The counts of the high-attention graph
     (paper Fig. 9; definitions in :mod:`ovito_glassml.metrics`) are the global attributes
     ``Attention.DisjointGraphs``, ``Attention.BBEdges``, ``Attention.IsolatedA``,
     ``Attention.IsolatedB`` and ``Attention.HighAttentionEdges``.
 
     Parameters
     ----------
+    shipped_model : str
+        The shipped model to use when ``model_path`` is empty, by name.
     model_path : str
-        D-MPNN model folder trained with self-attention; empty = the shipped model.
+        D-MPNN model folder trained with self-attention; empty = ``shipped_model``.
     cutoff : float
         High-attention threshold on ``Relative Attention``.
     max_bond_width : float
@@ -56,8 +60,11 @@ class AttentionModifier(ModifierInterface):
         Keep only the bonds above the cutoff.
     color_bonds : bool
         Colour bonds by ``Relative Attention``; off: one green, as in the paper's Fig. 8.
+    b_type : int
+        The type id counted as B in the counts; 0 (default) = the frame's minority type.
     """
 
+    shipped_model = Enum(*SHIPPED_MODELS, label="Shipped model", ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     cutoff = Range(low=0.0, high=1000.0, value=2.0, label="High-attention cutoff (relative)",
                    ovito_group="High-attention graph")
@@ -67,17 +74,20 @@ class AttentionModifier(ModifierInterface):
                                ovito_group="Appearance")
     color_bonds = Bool(True, label="Colour bonds by attention (else green, as in the paper)",
                        ovito_group="Appearance")
+    b_type = Range(low=0, high=10**6, value=0, label="B type id (0: the minority type)",
+                   ovito_group="High-attention graph")
 
     def modify(self, data, *, frame=None, **kwargs):
         from ..errors import InputError
         from ..metrics import AttentionGraphCounts, pair_attention
-        from .loading import cached_classifier, model_folder
+        from .loading import cached_classifier, model_folder, modifier_model
 
         yield "Attention: loading the model"
-        classifier = cached_classifier(self.model_path)
+        model = modifier_model(self.model_path, self.shipped_model)
+        classifier = cached_classifier(model)
         if not classifier.has_attention:
-            raise InputError(f"the model in {model_folder(self.model_path)} has no edge "
-                             "self-attention; choose a D-MPNN trained with attention")
+            raise InputError(f"the model in {model_folder(model)} has no edge self-attention; "
+                             "choose a D-MPNN trained with attention")
         config = frame_configuration(data, frame, min_particles=classifier.min_particles)
         yield "Attention: message passing over the periodic frame"
         frame_attention = classifier.frame_attention(config)
@@ -89,8 +99,8 @@ class AttentionModifier(ModifierInterface):
         high = relative > self.cutoff
 
         yield "Attention: counting the high-attention graph"
-        counts = AttentionGraphCounts(self.cutoff).compute(edge_index, last * edge_index.shape[1],
-                                                            config.types)
+        counts = AttentionGraphCounts(self.cutoff, self.b_type or None).compute(
+            edge_index, last * edge_index.shape[1], config.types)
         for name, attribute in ATTENTION_ATTRIBUTES.items():
             data.attributes[attribute] = getattr(counts, name)
         data.attributes[HIGH_EDGES_ATTRIBUTE] = int(high.sum())

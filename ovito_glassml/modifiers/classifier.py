@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
-from traits.api import Bool, Range
+from traits.api import Bool, Enum, Range
 
 from ..errors import InputError
-from .frame import frame_configuration
+from ..models.shipped import SHIPPED_MODELS
+from ..ovito_data import frame_configuration
 
 #: Global attributes written by :class:`GlassClassifierModifier`.
 PROBABILITY_ATTRIBUTE = "GlassProbability"
@@ -37,8 +38,11 @@ class GlassClassifierModifier(ModifierInterface):
 
     Parameters
     ----------
+    shipped_model : str
+        The shipped model to use when ``model_path`` is empty, by name (``ka2d``: the 2D
+        Kob-Andersen D-MPNN; see ``glassml models``).
     model_path : str
-        Model folder written by ``glassml train`` (or a file in it); empty = the shipped model.
+        Model folder written by ``glassml train`` (or a file in it); empty = ``shipped_model``.
     whole_frame : bool
         Also classify the whole periodic frame as one graph (D-MPNN).
     local_probability : bool
@@ -49,6 +53,7 @@ class GlassClassifierModifier(ModifierInterface):
         Windows per forward pass.
     """
 
+    shipped_model = Enum(*SHIPPED_MODELS, label="Shipped model", ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     whole_frame = Bool(True, label="Also classify the whole periodic frame", ovito_group="D-MPNN")
     local_probability = Bool(True, label="Per-particle local glass probability", ovito_group="D-MPNN")
@@ -57,10 +62,10 @@ class GlassClassifierModifier(ModifierInterface):
     batch_size = Range(low=1, high=1024, value=32, label="Windows per batch", ovito_group="D-MPNN")
 
     def modify(self, data, *, frame=None, **kwargs):
-        from .loading import cached_classifier
+        from .loading import cached_classifier, modifier_model
 
         yield "Glass classifier: loading the model"
-        classifier = cached_classifier(self.model_path)
+        classifier = cached_classifier(modifier_model(self.model_path, self.shipped_model))
         config = frame_configuration(data, frame, min_particles=classifier.min_particles)
         result = yield from classifier.classify_frame(config, whole_frame=self.whole_frame,
                                                       batch_size=self.batch_size)

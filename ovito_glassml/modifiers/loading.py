@@ -1,4 +1,5 @@
-"""Model folders for the modifiers: the shipped default, and a cache so a model loads once.
+"""Model folders for the modifiers (:func:`~ovito_glassml.models.shipped.model_folder`: a shipped
+model's name or a folder), and a cache so a model loads once.
 
 OVITO calls ``modify`` for every frame and on every parameter change; loading a model (and
 importing torch or TensorFlow) each time would cost seconds, so loaded classifiers are kept in a
@@ -8,35 +9,23 @@ retrained model in the same folder is reloaded).
 
 from __future__ import annotations
 
-from pathlib import Path
+from ..models.shipped import model_folder, shipped_model_folder
 
-from ..errors import InputError
-
-#: The model that ships inside the package; used when the modifier's model path is empty.
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
+#: The default shipped model (the 2D Kob-Andersen D-MPNN), used when no model is named.
+DEFAULT_MODEL = shipped_model_folder()
 
 _CACHE: dict = {}
 
 
-def model_folder(path: str | None) -> Path:
-    """The model folder a modifier parameter names: empty = the shipped model; a file = its folder."""
-    if not path:
-        if not (DEFAULT_MODEL / "config.json").exists():
-            raise InputError(f"no model ships at {DEFAULT_MODEL}; set the model folder parameter "
-                             "to a folder written by `glassml train`")
-        return DEFAULT_MODEL
-    folder = Path(path).expanduser()
-    if folder.is_file():
-        # the GUI's file dialog picks a file; the model is the folder holding it
-        folder = folder.parent
-    if not folder.exists():
-        raise InputError(f"model folder {folder} does not exist; choose a folder written by "
-                         "`glassml train` (it holds config.json and weights.safetensors)")
-    return folder.resolve()
+def modifier_model(model_path: str, shipped_model: str) -> str:
+    """What a modifier's two model parameters name: the folder if one is set, else the shipped
+    model chosen by name."""
+    return model_path or shipped_model
 
 
 def cached_classifier(path: str | None):
-    """The classifier of the model folder ``path`` names, loaded once per folder version."""
+    """The classifier of the model ``path`` names (a folder or a shipped model's name), loaded
+    once per folder version."""
     from ..models.classifier import load_classifier
 
     folder = model_folder(path)

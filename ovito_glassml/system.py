@@ -1,0 +1,186 @@
+"""What a system is: its dimension, its particle types and its length unit.
+
+A :class:`System` is the part of a model's input that a frame must match before the model reads
+it: a model trained on 3D frames of LAMMPS types 1, 2 and 3 in Angstrom refuses a 2D frame or a
+frame with type 4, and never guesses. Every configuration carries its own (its dimension and the
+types present, see :meth:`~ovito_glassml.configuration.Configuration.system`); a model folder
+stores the one it was trained on (the ``system`` section of ``config.json``).
+
+Types are LAMMPS type ids (any positive integers, not necessarily ``1..n``) with optional names
+(a dump's ``element`` column, OVITO's type names). A frame whose every type has a name that the
+model knows is matched by name (an extended XYZ file numbers its species in order of appearance,
+so ids alone could swap them); otherwise by id.
+
+The length unit is the length that is 1 in the model's features: sigma_AA for the Kob-Andersen
+models, and for a model trained on a user's system the mean nearest-neighbour distance of its
+training frames (:func:`mean_nearest_neighbor_distance`), so a model trained in Angstrom reads
+Angstrom.
+
+This module imports neither torch nor scipy at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+DIMENSIONS = (2, 3)
+
+
+@dataclass(frozen=True)
+class System:
+    """A system's dimension, particle types and length unit.
+
+    Parameters
+    ----------
+    dimension : 2 or 3.
+    type_ids : the LAMMPS type ids, sorted ascending.
+    type_names : one name per id ("" where the data has none).
+    length_unit : the physical length that is 1 in a model's distance features (> 0).
+    """
+
+    dimension: int = 2
+    type_ids: tuple[int, ...] = (1, 2)
+    type_names: tuple[str, ...] = ("A", "B")
+    length_unit: float = 1.0
+
+    def __post_init__(self):
+        if self.dimension not in DIMENSIONS:
+            raise InputError(f"the dimension must be 2 or 3, got {self.dimension!r}")
+        ids = tuple(int(t) for t in self.type_ids)
+        names = tuple(str(n) for n in (self.type_names or ("",) * len(ids)))
+        if not ids or len(set(ids)) != len(ids) or min(ids) < 0:
+            raise InputError(f"type ids must be distinct non-negative integers, got {ids}")
+        if len(names) != len(ids):
+            raise InputError(f"{len(ids)} type ids but {len(names)} type names")
+        order = np.argsort(ids, kind="stable")
+        ids = tuple(ids[i] for i in order)
+        names = tuple(names[i] for i in order)
+        unit = float(self.length_unit)
+        if not np.isfinite(unit) or unit <= 0:
+            raise InputError(f"the length unit must be a positive length, got {self.length_unit!r}")
+        object.__setattr__(self, "dimension", int(self.dimension))
+        object.__setattr__(self, "type_ids", ids)
+        object.__setattr__(self, "type_names", names)
+        object.__setattr__(self, "length_unit", unit)
+
+    @property
+    def n_types(self) -> int:
+        return len(self.type_ids)
+
+    @property
+    def n_pair_types(self) -> int:
+        """Unordered pairs of types, ``n (n + 1) / 2``: the pair blocks of edge features."""
+        return self.n_types * (self.n_types + 1) // 2
+
+    def label(self) -> str:
+        """One line naming the system, e.g. ``3D, types 1 (Cu), 2 (Zr)``."""
+        types = ", ".join(f"{t} ({n})" if n else str(t) for t, n in zip(self.type_ids, self.type_names))
+        return f"{self.dimension}D, types {types}"
+
+    def type_index(self, types: np.ndarray, names: dict | None = None,
+                   where: str = "the frame") -> np.ndarray:
+        """Each particle's type as an index ``0..n_types-1`` into :attr:`type_ids`.
+
+        Parameters
+        ----------
+        types : (N,) LAMMPS type ids of a frame.
+        names : the frame's type names by id, if it has them; when every type present has a
+            name this system knows, types are matched by name.
+        where : the frame, for the error message.
+
+        Raises :class:`InputError` naming both the frame's types and the system's for a type the
+        system does not have.
+        """
+        types = np.asarray(types, dtype=np.int64)
+        present = np.unique(types)
+        index_of = {t: i for i, t in enumerate(self.type_ids)}
+        by_name = {n: i for i, n in enumerate(self.type_names) if n}
+        if names and all(names.get(int(t)) in by_name for t in present):
+            lookup = {int(t): by_name[names[int(t)]] for t in present}
+        else:
+            unknown = [int(t) for t in present if int(t) not in index_of]
+            if unknown:
+                frame_types = ", ".join(_type_label(int(t), names) for t in present)
+                raise InputError(f"{where} has types {frame_types}; the model was trained on "
+                                 f"{self.label()}: it does not know type {unknown[0]}")
+            lookup = {int(t): index_of[int(t)] for t in present}
+        table = np.zeros(int(present.max()) + 1, dtype=np.int64)
+        table[present] = [lookup[int(t)] for t in present]
+        return table[types]
+
+    def check(self, config, where: str = "the frame") -> np.ndarray:
+        """Refuse a configuration of another dimension or with an unknown type; return its type
+        indices (:meth:`type_index`)."""
+        if config.dimension != self.dimension:
+            raise InputError(f"{where} is {config.dimension}D; the model was trained on "
+                             f"{self.label()}: give it {self.dimension}D frames")
+        return self.type_index(config.types, config.type_names, where)
+
+    def pair_type(self, index_i: np.ndarray, index_j: np.ndarray) -> np.ndarray:
+        """The unordered pair block ``0..n_pair_types-1`` of type indices ``i`` and ``j``.
+
+        Row-major over ``a <= b``: for two types (A, B) the blocks are A-A, A-B, B-B.
+        """
+        a = np.minimum(index_i, index_j)
+        b = np.maximum(index_i, index_j)
+        n = self.n_types
+        return a * n - a * (a - 1) // 2 + (b - a)
+
+    def to_dict(self) -> dict:
+        """The ``system`` section of a model folder's ``config.json``."""
+        return {"dimension": self.dimension, "type_ids": list(self.type_ids),
+                "type_names": list(self.type_names), "length_unit": self.length_unit}
+
+    @classmethod
+    def from_dict(cls, values) -> "System":
+        if not isinstance(values, dict):
+            raise InputError(f"the system section must be a JSON object, got {values!r}")
+        known = {"dimension", "type_ids", "type_names", "length_unit"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"the system section has unknown keys {unknown}; known are "
+                             f"{sorted(known)} (written by a newer ovito-glassml?)")
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
+
+    def with_length_unit(self, length_unit: float) -> "System":
+        return System(self.dimension, self.type_ids, self.type_names, length_unit)
+
+
+#: The paper's system: 2D, Kob-Andersen types 1 (A) and 2 (B), lengths in sigma_AA. Model folders
+#: of formats 1-3 were all trained on it.
+KOB_ANDERSEN_2D = System(2, (1, 2), ("A", "B"), 1.0)
+
+
+def _type_label(type_id: int, names: dict | None) -> str:
+    name = (names or {}).get(type_id)
+    return f"{type_id} ({name})" if name else str(type_id)
+
+
+def mean_nearest_neighbor_distance(configs) -> float:
+    """The mean distance from a particle to its nearest neighbour over ``configs`` (periodic).
+
+    The length unit a model takes from its training data when none is given: about 0.9 sigma in
+    the Kob-Andersen mixtures, about 2.5 Angstrom in a metallic glass.
+    """
+    from .neighbors import Neighbors
+
+    total, count = 0.0, 0
+    for config in configs:
+        _, _, distance = Neighbors.of(config).knn(1)
+        total += float(np.sum(distance))
+        count += len(distance)
+    if count == 0:
+        raise InputError("no configurations to measure a length unit from")
+    return total / count
+
+
+def number_density(configs) -> float:
+    """Mean number of particles per unit area (2D) or volume (3D) over ``configs``."""
+    configs = list(configs)
+    if not configs:
+        raise InputError("no configurations to measure a density from")
+    return float(np.mean([c.n_particles / np.prod(c.box) for c in configs]))
