@@ -208,13 +208,14 @@ from .frames import first_line  # noqa: E402  (re-exported for the commands)
 
 def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | None = None,
                         attention: bool = True, force: bool = False,
-                        skip_bad: bool = False) -> list[dict]:
+                        skip_bad: bool = False, b_type: int | None = None) -> list[dict]:
     """Glass probability, the three metrics and the attention counts of every frame.
 
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
     attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
-    ``out/frames.csv`` and one plot per column. ``model`` is a model folder, empty for the shipped
-    one; ``cutoff`` the high-attention cutoff (default: the modifier's). ``out`` is written whole
+    ``out/frames.csv`` and one plot per column. ``model`` is a model folder or a shipped model's
+    name, empty for the default; ``b_type`` the type the metrics count as B (default: each
+    frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's). ``out`` is written whole
     or not at all: a folder with results is replaced only with ``force``. ``skip_bad`` skips
     (and lists in ``out/skipped_frames.csv``) frames that fail. Returns the rows.
     """
@@ -228,9 +229,9 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     attention = attention and classifier.has_attention
     trajectory = open_trajectory(source)
     modifiers = [GlassClassifierModifier(model_path=model, local_probability=False),
-                 GlassMetricsModifier()]
+                 GlassMetricsModifier(b_type=b_type or 0)]
     if attention:
-        attention_modifier = AttentionModifier(model_path=model)
+        attention_modifier = AttentionModifier(model_path=model, b_type=b_type or 0)
         if cutoff is not None:
             attention_modifier.cutoff = cutoff
         modifiers.append(attention_modifier)
@@ -266,10 +267,12 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
 
 
 def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
-                 skip_bad: bool = False, skipped: list | None = None) -> list[dict]:
+                 skip_bad: bool = False, skipped: list | None = None,
+                 b_type: int | None = None) -> list[dict]:
     """One table row per frame of ``source``: frame, timestep, temperature and the three metrics.
 
-    With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list).
+    With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list);
+    ``b_type`` is the type counted as B (default: each frame's minority type).
     """
     from .metrics import METRIC_NAMES
     from .modifiers import GlassMetricsModifier
@@ -284,7 +287,8 @@ def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
         row.update({name: data.attributes[METRIC_ATTRIBUTES[name]] for name in METRIC_NAMES})
         return row
 
-    rows, bad = run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors)],
+    rows, bad = run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors,
+                                                             b_type=b_type or 0)],
                            row_of, progress="metrics", skip_bad=skip_bad)
     if skipped is not None:
         skipped.extend(bad)

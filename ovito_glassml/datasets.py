@@ -240,6 +240,11 @@ def dataset_from_manifest(path: str | Path, rows: list[dict] | None = None) -> P
     # one reader for every path (read_dump: a one-frame file; a multi-frame one is refused,
     # naming it)
     configs = [read_dump(r["path"]) for r in rows]
+    for row, config in zip(rows, configs):
+        if config.dimension != configs[0].dimension:
+            raise InputError(f"{row['path']}, frame 0 is {config.dimension}D while "
+                             f"{rows[0]['path']} is {configs[0].dimension}D; a dataset holds "
+                             "frames of one dimension")
     dataset = PackedDataset.from_configurations(
         configs, label=labels, temperature=[r["temperature"] for r in rows],
         e_is=[r.get("e_is", np.nan) for r in rows], seed=[r.get("seed", -1) for r in rows],

@@ -36,8 +36,16 @@ def evaluate(classifier, dataset: PackedDataset, **predict_options) -> dict:
         raise InputError("the evaluation dataset has unlabelled configurations; give a packed "
                          "dataset or a manifest with a label column (glass/liquid)")
     configs = [dataset[i] for i in range(len(dataset))]
+    check_frames(classifier, dataset)
     probabilities = classifier.glass_probability(configs, **predict_options)
     return classification_scores(dataset.label, probabilities)
+
+
+def check_frames(classifier, dataset: PackedDataset) -> None:
+    """Refuse, naming the file, a configuration the model cannot read (another dimension, a type
+    it was not trained on), before any is classified."""
+    for i in range(len(dataset)):
+        classifier.check(dataset[i], where=dataset.where(i))
 
 
 def score_held_out(folder, test: PackedDataset, seed: int = 0) -> dict:

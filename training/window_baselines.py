@@ -4,10 +4,13 @@ What do the deep models add? Each baseline reduces a window to one number comput
 particles, with no learning beyond a threshold:
 
 * ``pair_energy``: mean Kob-Andersen pair energy per particle (unshifted, :mod:`ovito_glassml.potential`);
-  on an inherent-structure dataset (``dataset<k>-is``) this is the window's E_IS;
+  on an inherent-structure dataset (``dataset<k>-is``) this is the window's E_IS. Only where the
+  potential is known: frames of the Kob-Andersen types 1 and 2 without other names (2D or 3D);
 * ``nn_distance_std``: standard deviation of the nearest-neighbour distance;
-* ``mean_abs_psi6``: mean hexatic order |psi6| (six nearest neighbours);
-* ``six_neighbor_fraction``: fraction of particles with six Voronoi neighbours.
+* 2D: ``mean_abs_psi6``, the mean hexatic order |psi6| (six nearest neighbours), and
+  ``six_neighbor_fraction``, the fraction of particles with six Voronoi neighbours;
+* 3D: ``mean_q6``, the mean Steinhardt q6 (12 nearest neighbours), and
+  ``icosahedral_fraction``, the fraction of particles in <0,0,12,0> Voronoi cells.
 
 For every fold of a cross-validation folder the baseline sees exactly what the fold's D-MPNN saw:
 the outer-test windows are the same windows (same origins, same side: the fold model's l_win,
@@ -25,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts
+from ovito_glassml.baselines import bond_order, favoured_cells
 from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import random_origin, window_side
@@ -35,16 +38,36 @@ from ovito_glassml.potential import pair_energy_per_particle
 from .cache import cached_dataset
 from .evaluate import classification_scores
 
-WINDOW_BASELINES = ("pair_energy", "nn_distance_std", "mean_abs_psi6", "six_neighbor_fraction")
+#: The baselines of each dimension, the bond order and the favoured Voronoi cell third and fourth.
+BASELINES_BY_DIMENSION = {
+    2: ("pair_energy", "nn_distance_std", "mean_abs_psi6", "six_neighbor_fraction"),
+    3: ("pair_energy", "nn_distance_std", "mean_q6", "icosahedral_fraction"),
+}
+WINDOW_BASELINES = BASELINES_BY_DIMENSION[2]
+
+
+def window_baselines(config) -> tuple[str, ...]:
+    """The baselines that apply to ``config``: its dimension's, the pair energy only where the
+    Kob-Andersen potential is known."""
+    names = BASELINES_BY_DIMENSION[config.dimension]
+    return names if has_known_potential(config) else names[1:]
+
+
+def has_known_potential(config) -> bool:
+    """Whether the frame is a Kob-Andersen mixture: types 1 and 2 only, not named otherwise."""
+    return (set(config.type_ids()) <= {1, 2}
+            and all(config.type_names.get(t, "") in ("", "A", "B") for t in config.type_ids()))
 
 
 def particle_values(config) -> dict[str, np.ndarray]:
     """The per-particle quantities the window baselines average (or spread)."""
     _, _, nn = Neighbors.of(config).knn(1)
-    return {"pair_energy": pair_energy_per_particle(config),
-            "nn_distance": np.asarray(nn, dtype=float),
-            "mean_abs_psi6": psi6_magnitude(config),
-            "six_neighbor_fraction": (voronoi_neighbor_counts(config) == 6).astype(float)}
+    names = window_baselines(config)
+    values = {"nn_distance": np.asarray(nn, dtype=float), names[-2]: bond_order(config),
+              names[-1]: favoured_cells(config)}
+    if "pair_energy" in names:
+        values["pair_energy"] = pair_energy_per_particle(config)
+    return values
 
 
 def window_values(config, values: dict, origins: np.ndarray, side) -> dict[str, np.ndarray]:
@@ -53,10 +76,11 @@ def window_values(config, values: dict, origins: np.ndarray, side) -> dict[str, 
     count = np.maximum(inside.sum(axis=1), 1.0)
     mean_nn = inside @ values["nn_distance"] / count
     mean_sq = inside @ values["nn_distance"] ** 2 / count
-    return {"pair_energy": inside @ values["pair_energy"] / count,
-            "nn_distance_std": np.sqrt(np.maximum(mean_sq - mean_nn ** 2, 0.0)),
-            "mean_abs_psi6": inside @ values["mean_abs_psi6"] / count,
-            "six_neighbor_fraction": inside @ values["six_neighbor_fraction"] / count}
+    out = {"nn_distance_std": np.sqrt(np.maximum(mean_sq - mean_nn ** 2, 0.0))}
+    for name in window_baselines(config):
+        if name != "nn_distance_std":
+            out[name] = inside @ values[name] / count
+    return out
 
 
 def random_origins(dataset: PackedDataset, indices, spec, windows: int, rng):
@@ -72,7 +96,7 @@ def random_origins(dataset: PackedDataset, indices, spec, windows: int, rng):
 def draw_window_values(dataset: PackedDataset, indices, values: list[dict], spec, windows: int,
                        rng) -> tuple[np.ndarray, dict]:
     """Labels and baseline values of the windows of :func:`random_origins`."""
-    labels, out = [], {name: [] for name in WINDOW_BASELINES}
+    labels, out = [], {name: [] for name in window_baselines(dataset[0])}
     for i, origins in random_origins(dataset, indices, spec, windows, rng):
         config = dataset[i]
         for name, v in window_values(config, values[i], origins, window_side(config, spec)).items():
@@ -131,9 +155,9 @@ def crossval_window_baselines(crossval_dir, windows_train: int = 10, progress: b
         folds.append({"fold": fold_path.parent.name, "window_length": spec.window_length,
                       "n_test_windows": int(len(test_y)),
                       "baselines": {name: fitted_scores(train_x[name], train_y, test_x[name], test_y)
-                                    for name in WINDOW_BASELINES}})
+                                    for name in train_x}})
     summary = {}
-    for name in WINDOW_BASELINES:
+    for name in window_baselines(dataset[0]):
         for metric in ("auc", "accuracy"):
             v = np.array([f["baselines"][name][metric] for f in folds], dtype=float)
             summary.setdefault(name, {})[f"{metric}_mean"] = float(v.mean())

@@ -19,7 +19,9 @@ def register(sub) -> None:
                    help="trajectory file, quoted file pattern, or manifest.csv")
     add_output_arguments(p)
     p.add_argument("--model", default="",
-                   help="model folder (default: the model shipped in the package)")
+                   help="model folder, or a shipped model's name (default: ka2d, the 2D "
+                        "Kob-Andersen D-MPNN shipped in the package)")
+    add_b_type_argument(p)
     p.add_argument("--cutoff", type=float, default=None,
                    help="high-attention cutoff on the relative attention (default: 2)")
     p.add_argument("--no-attention", action="store_true", help="skip the attention-graph counts")
@@ -41,10 +43,17 @@ def run(args) -> int:
     out = Path(args.out)
     rows = classify_trajectory(args.trajectory, out, model=args.model, cutoff=args.cutoff,
                                attention=not args.no_attention, force=args.force,
-                               skip_bad=args.skip_bad_frames)
+                               skip_bad=args.skip_bad_frames, b_type=args.b_type)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     report_skipped(out)
     return 0
+
+
+def add_b_type_argument(p) -> None:
+    """--b-type of the commands that count the B-particle graph."""
+    p.add_argument("--b-type", type=int, default=None,
+                   help="type id counted as B by the metrics (default: each frame's minority "
+                        "type, B in the Kob-Andersen mixtures); every other type counts as A")
 
 
 def add_output_arguments(p) -> None:

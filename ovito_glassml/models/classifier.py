@@ -65,6 +65,8 @@ class Classifier(Protocol):
     ----------
     kind : the folder's model kind ("dmpnn", "cnn"), for display and provenance only.
     config : the folder's ``config.json`` (upgraded to the current format version).
+    system : the :class:`~ovito_glassml.system.System` the model reads; a frame of another
+        dimension or with another type is refused (``system.check``).
     min_particles : the fewest particles a frame must have for this model.
     reads_windows : the model classifies windows of a frame (tiles, local probabilities).
     has_attention : :meth:`frame_attention` gives attention weights.
@@ -72,6 +74,7 @@ class Classifier(Protocol):
 
     kind: str
     config: dict
+    system: object
     min_particles: int
     reads_windows: bool
     has_attention: bool
@@ -86,6 +89,10 @@ class Classifier(Protocol):
 
     def frame_attention(self, config) -> FrameAttention:
         """Attention over the whole periodic frame; :class:`InputError` if the model has none."""
+
+    def check(self, config, where: str = "the frame") -> None:
+        """Raise :class:`InputError` naming ``where`` and the model's system if the model cannot
+        read ``config`` (another dimension, a type it was not trained on)."""
 
 
 #: kind -> (module, class with ``load(folder, config)``); the one switch on a folder's kind.

@@ -192,6 +192,22 @@ class CNNClassifier:
         self.config = config
         self.calibration = FrameCalibration.from_config(config)
 
+    @property
+    def system(self):
+        """The 2D Kob-Andersen system: the CNN reads pictures of 2D binary frames."""
+        from .store import read_system
+
+        return read_system(self.config)
+
+    def check(self, config, where: str = "the frame") -> None:
+        """Refuse a frame the CNN cannot picture: a 3D one (naming the D-MPNN as the model for
+        3D) or one with a type it was not trained on."""
+        if config.dimension != 2:
+            raise InputError(f"{where} is {config.dimension}D; the CNN reads pictures of 2D "
+                             "frames: classify 3D frames with a D-MPNN model (glassml train "
+                             "dmpnn, or a shipped D-MPNN)")
+        self.system.check(config, where)
+
     def uncalibrated(self) -> "CNNClassifier":
         """The same network without the calibration offset (what the training left)."""
         return CNNClassifier(self.model, {k: v for k, v in self.config.items() if k != "calibration"})
@@ -211,6 +227,9 @@ class CNNClassifier:
         if mode != "frame":
             raise InputError(f"the CNN reads whole frames only; probability mode {mode!r} is for "
                              "the D-MPNN (use mode 'frame')")
+        if isinstance(configs, (list, tuple)):
+            for config in configs:
+                self.check(config)
         return self._calibrated(self.configuration_logits(configs))
 
     def classify_frame(self, config, *, whole_frame: bool = True, batch_size: int = 32):

@@ -95,6 +95,15 @@ class DMPNNClassifier:
         return cls(module, spec, config)
 
     @property
+    def system(self):
+        """The :class:`~ovito_glassml.system.System` the model reads (dimension, types, unit)."""
+        return self.graph_spec.system
+
+    def check(self, config, where: str = "the frame") -> None:
+        """Refuse a frame of another dimension or with a type the model was not trained on."""
+        self.system.check(config, where)
+
+    @property
     def window_length(self) -> float:
         """The ``l_win`` the model was trained with."""
         return self.graph_spec.window_length
