@@ -26,3 +26,22 @@ def tiny_model_folder(tmp_path_factory):
     from tiny_model import session_model_folder
 
     return session_model_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def ka3d_manifest(tmp_path_factory):
+    """Six short 3D Kob-Andersen LAMMPS runs (320 particles, ka3d_cool.in), made once."""
+    from tiny_model import ka3d_runs
+
+    return ka3d_runs(tmp_path_factory.mktemp("ka3d_runs"))
+
+
+@pytest.fixture(scope="session")
+def ternary_manifest(ka3d_manifest, tmp_path_factory):
+    """Those runs as a user's own system: a 3D ternary (types 3, 7, 11 named Cu, Al, Zr) in
+    Angstrom, labelled glass (T=0.05) and liquid (1.99, 0.7), in a manifest of relative paths."""
+    from tiny_model import KA3D_SEEDS, labelled_manifest, to_ternary_angstrom
+
+    folder = tmp_path_factory.mktemp("ternary")
+    return labelled_manifest(ka3d_manifest, folder / "labelled.csv", seeds=KA3D_SEEDS,
+                             convert=to_ternary_angstrom)

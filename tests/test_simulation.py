@@ -17,7 +17,7 @@ import pytest
 from ovito_glassml._lammps import lmp_environment, lmp_executable
 from ovito_glassml.frames import read_dump
 from ovito_glassml.datasets import read_manifest
-from ovito_glassml.simulation import PRESETS, Campaign, run_simulation
+from ovito_glassml.simulation import KA3D_PRESETS, PRESETS, Campaign, run_simulation
 from paths import SMALL as ROOT_SMALL
 
 SMALL = PRESETS["small"]
@@ -93,17 +93,36 @@ def test_dumps_open_in_ovito_as_2d_periodic_frames(campaign):
     assert data.cell.pbc[0] and data.cell.pbc[1]
 
 
-def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path):
-    """`lmp -in ka2d_cool.in -var ...` and run_simulation() are the same run, byte for byte."""
-    config = replace(SMALL, temperatures=(0.96, 0.05))
+@pytest.mark.parametrize("preset", [SMALL, KA3D_PRESETS["small"]], ids=["2d", "3d"])
+def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path, preset):
+    """`lmp -in ka2d_cool.in -var ...` (ka3d_cool.in in 3D) and run_simulation() are the same
+    run, byte for byte."""
+    config = replace(preset, temperatures=(0.96, 0.05))
     driver_dir = run_simulation(config, seed=21, outdir=tmp_path / "driver")
     plain = tmp_path / "plain"
     plain.mkdir()
-    script = driver_dir / "ka2d_cool.in"
+    script = driver_dir / config.simulated_system.script
     subprocess.run([lmp_executable(), "-in", str(script), *config.lammps_command_line(21, plain)],
                    check=True, env=lmp_environment(), cwd=plain, capture_output=True, timeout=300)
-    for name in ("T0.96.dump", "T0.05.dump", "energies.txt"):
+    for name in ("T0.96.dump", "T0.05.dump", "T0.05_is.dump", "energies.txt"):
         assert (plain / name).read_bytes() == (driver_dir / name).read_bytes(), name
+
+
+def test_a_3d_run_writes_3d_dumps_of_n_particles_split_80_20(tmp_path):
+    config = replace(KA3D_PRESETS["small"], temperatures=(0.5, 0.05))
+    folder = run_simulation(config, seed=5, outdir=tmp_path)
+    rows = read_manifest_rows(folder / "run.csv")
+    assert [r["box_z"] for r in rows] == [str(config.box_length)] * 2
+    for name in ("T0.5.dump", "T0.05_is.dump"):
+        frame = read_dump(folder / name)
+        assert frame.dimension == 3 and frame.n_particles == config.n_particles
+        assert np.sum(frame.types == 1) == round(0.8 * config.n_particles)
+        np.testing.assert_allclose(frame.box, [config.box_length] * 3)
+
+
+def read_manifest_rows(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def test_plain_lammps_input_creates_its_output_folder(tmp_path):

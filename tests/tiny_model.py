@@ -74,3 +74,81 @@ def write_dump(path, positions, types, box, *, z=None, with_types=True, timestep
         np.savetxt(fh, np.column_stack(columns), fmt=["%d"] * len(ints) + ["%.6f"] * len(floats),
                    header=header, comments="")
     return Path(path)
+
+
+# ------------------------------------------------------------------------------ 3D systems
+
+#: The small 3D Kob-Andersen runs of the tests (LAMMPS, ka3d_cool.in): 320 particles each.
+KA3D_SEEDS = (1, 2, 3, 4, 5, 6)
+KA3D_TRAIN_SEEDS = (1, 2, 3, 4)
+
+
+def ka3d_runs(folder):
+    """Six short 3D Kob-Andersen cooling runs (the ``small`` 3D preset) and their manifest, made
+    by LAMMPS through the package's driver; returns the manifest path."""
+    from ovito_glassml.simulation import KA3D_PRESETS, Campaign
+
+    return Campaign(KA3D_PRESETS["small"], seeds=list(KA3D_SEEDS), outdir=folder).run(
+        processes=1, progress=False)
+
+
+def labelled_manifest(manifest, path, *, seeds, glass=(0.05,), liquid=(1.99, 0.7), convert=None):
+    """A user's labelled manifest (``path,label,seed,temperature``) of some rows of a campaign
+    manifest; ``convert(source, target)`` may rewrite each dump (another unit, types, names)."""
+    import csv
+
+    path = Path(path)
+    rows = []
+    with open(manifest, newline="") as fh:
+        for row in csv.DictReader(fh):
+            t, seed = float(row["temperature"]), int(row["seed"])
+            if seed not in seeds or (t not in glass and t not in liquid):
+                continue
+            source = Path(manifest).parent / row["path"]
+            target = source
+            if convert is not None:
+                target = path.parent / "frames" / f"seed{seed}_T{row['temperature']}.dump"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                convert(source, target)
+            rows.append({"path": str(target.relative_to(path.parent) if target.is_relative_to(
+                path.parent) else target), "label": "glass" if t in glass else "liquid",
+                         "seed": seed, "temperature": t})
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["path", "label", "seed", "temperature"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+#: The made-up 3D ternary of the tests: type ids that are not 1..n, element names, Angstrom.
+TERNARY_TYPES = {1: (3, "Cu"), 2: (11, "Zr")}
+TERNARY_THIRD = (7, "Al")
+ANGSTROM_PER_SIGMA = 2.5
+
+
+def to_ternary_angstrom(source, target):
+    """Rewrite a 3D Kob-Andersen dump as a ternary in Angstrom: types 1 -> 3 (Cu), every fifth A
+    -> 7 (Al), 2 -> 11 (Zr), positions and box x 2.5, with an ``element`` column."""
+    from ovito_glassml.frames import read_dump
+
+    config = read_dump(source)
+    types = np.array([TERNARY_TYPES[int(t)][0] for t in config.types])
+    types[np.flatnonzero(config.types == 1)[::5]] = TERNARY_THIRD[0]
+    names = {v[0]: v[1] for v in TERNARY_TYPES.values()} | {TERNARY_THIRD[0]: TERNARY_THIRD[1]}
+    write_dump3d(target, config.positions * ANGSTROM_PER_SIGMA, types,
+                 config.box * ANGSTROM_PER_SIGMA, names)
+
+
+def write_dump3d(path, positions, types, box, names=None):
+    """A 3D LAMMPS text dump (``id type [element] x y z``) of one frame."""
+    n = len(positions)
+    header = ["ITEM: TIMESTEP", "0", "ITEM: NUMBER OF ATOMS", str(n), "ITEM: BOX BOUNDS pp pp pp",
+              *[f"0 {float(b)!r}" for b in box],
+              "ITEM: ATOMS id type " + ("element " if names else "") + "x y z"]
+    lines = []
+    for i in range(n):
+        element = f" {names[int(types[i])]}" if names else ""
+        x, y, z = positions[i]
+        lines.append(f"{i + 1} {int(types[i])}{element} {x:.6f} {y:.6f} {z:.6f}")
+    Path(path).write_text("\n".join(header + lines) + "\n")
+    return Path(path)

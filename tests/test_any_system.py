@@ -1,0 +1,317 @@
+"""Any system: 2D and 3D frames, any type ids and names, any length unit, through every layer.
+
+Three systems: the paper's 2D binary in sigma (data/small), a 3D Kob-Andersen binary in sigma and
+a 3D ternary in Angstrom with type ids 3, 7, 11 named Cu, Al, Zr in a box twice as long in x as in
+y and z (both from short LAMMPS runs of lammps_scripts/ka3d_cool.in; see conftest.py).
+"""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from torch_geometric.data import Batch
+
+from ovito_glassml.cli import main
+from ovito_glassml.configuration import Configuration
+from ovito_glassml.datasets import load_dataset
+from ovito_glassml.frames import read_dump
+from ovito_glassml.graph_spec import NUM_RBF, GraphSpec
+from ovito_glassml.graphs import FrameGraphs, window_origins
+from ovito_glassml.models import load_classifier
+from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
+from ovito_glassml.neighbors import Neighbors
+from ovito_glassml.system import mean_nearest_neighbor_distance
+from tiny_model import ANGSTROM_PER_SIGMA, KA3D_TRAIN_SEEDS, write_dump3d
+
+pytestmark = pytest.mark.slow  # LAMMPS runs and trainings in the fixtures
+
+
+def _frame_of(manifest, seed, temperature):
+    import csv
+
+    with open(manifest, newline="") as fh:
+        for row in csv.DictReader(fh):
+            if int(row["seed"]) == seed and float(row["temperature"]) == temperature:
+                return read_dump(manifest.parent / row["path"])
+    raise LookupError((seed, temperature))
+
+
+def _doubled_in_x(config):
+    """The periodic frame and its image side by side: a box twice as long in x, still periodic."""
+    shift = np.zeros(config.dimension)
+    shift[0] = config.box[0]
+    box = config.box.copy()
+    box[0] *= 2
+    return Configuration(np.r_[config.positions, config.positions + shift],
+                         np.r_[config.types, config.types], box, config.type_names)
+
+
+@pytest.fixture(scope="module")
+def systems(dataset1, ka3d_manifest, ternary_manifest):
+    ternary = read_dump(ternary_manifest.parent / "frames" / "seed5_T0.7.dump")
+    return {"2d-binary-sigma": dataset1[0],
+            "3d-binary-sigma": _frame_of(ka3d_manifest, 5, 0.7),
+            "3d-ternary-angstrom": _doubled_in_x(ternary)}
+
+
+SYSTEM_NAMES = ["2d-binary-sigma", "3d-binary-sigma", "3d-ternary-angstrom"]
+
+
+def _spec(config, window_length=0.5):
+    """The default recipe for ``config``'s system, its unit the mean nearest-neighbour distance,
+    its length scale the smallest box side."""
+    unit = mean_nearest_neighbor_distance([config])
+    return GraphSpec(4, system=config.system(unit), length_scale=float(config.box.min()),
+                     window_length=window_length)
+
+
+def _logits(config, spec, seed=0):
+    torch.manual_seed(seed)
+    model = DMPNN(DMPNNHyperparameters(node_dim=spec.node_dim, edge_dim=spec.edge_dim,
+                                       hidden_size=16, message_steps=3)).eval()
+    with torch.no_grad():
+        return model(Batch.from_data_list([FrameGraphs(config, spec).whole()]))
+
+
+def test_the_ternary_system_reads_its_ids_names_and_unit(systems):
+    config = systems["3d-ternary-angstrom"]
+    system = config.system()
+    assert system.dimension == 3 and system.type_ids == (3, 7, 11)
+    assert system.type_names == ("Cu", "Al", "Zr")
+    # the nearest-neighbour distance comes out in the frames' unit: Angstrom, 2.5 x sigma's
+    ratio = (mean_nearest_neighbor_distance([config])
+             / mean_nearest_neighbor_distance([systems["3d-binary-sigma"]]))
+    assert 0.8 * ANGSTROM_PER_SIGMA < ratio < 1.2 * ANGSTROM_PER_SIGMA
+
+
+@pytest.mark.parametrize("name", SYSTEM_NAMES)
+def test_frame_output_is_invariant_to_particle_permutation(systems, name):
+    config = systems[name]
+    perm = np.random.default_rng(1).permutation(config.n_particles)
+    shuffled = Configuration(config.positions[perm], config.types[perm], config.box,
+                             config.type_names)
+    spec = _spec(config)
+    assert torch.allclose(_logits(config, spec), _logits(shuffled, spec), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", SYSTEM_NAMES)
+def test_frame_output_is_invariant_to_reflections_and_translations_of_the_periodic_box(systems,
+                                                                                         name):
+    config = systems[name]
+    rng = np.random.default_rng(2)
+    moved = (-config.positions + rng.random(config.dimension) * config.box) % config.box
+    spec = _spec(config)
+    other = Configuration(moved, config.types, config.box, config.type_names)
+    assert torch.allclose(_logits(config, spec), _logits(other, spec), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["2d-binary-sigma", "3d-binary-sigma"])
+def test_frame_output_is_invariant_to_a_quarter_turn_of_a_square_or_cubic_box(systems, name):
+    config = systems[name]
+    turned = np.roll(config.positions, 1, axis=1)    # x -> y -> (z ->) x
+    turned[:, 0] = config.box[0] - turned[:, 0]
+    spec = _spec(config)
+    other = Configuration(turned % config.box, config.types, config.box, config.type_names)
+    assert torch.allclose(_logits(config, spec), _logits(other, spec), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", SYSTEM_NAMES)
+def test_open_cluster_output_is_invariant_to_any_rotation_and_reflection(systems, name):
+    config = systems[name]
+    d = config.dimension
+    centre = config.box / 2
+    radius = 0.45 * config.box.min()
+    keep = np.linalg.norm(config.positions - centre, axis=1) < radius
+    cluster = config.positions[keep] - centre
+    # a random orthogonal matrix with determinant -1: a rotation and a reflection
+    q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(d, d)))
+    q *= np.sign(np.linalg.det(q)) * -1
+    box = np.full(d, 8 * radius)                       # periodic images far beyond k neighbours
+    a = Configuration(cluster + box / 2, config.types[keep], box, config.type_names)
+    b = Configuration(cluster @ q.T + box / 2 + 0.37, config.types[keep], box, config.type_names)
+    spec = _spec(a)
+    assert torch.allclose(_logits(a, spec), _logits(b, spec), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["3d-binary-sigma", "3d-ternary-angstrom"])
+def test_a_windows_graph_is_the_frame_graph_cut_to_it_in_3d(systems, name):
+    config = systems[name]
+    spec = _spec(config, window_length=0.6)
+    frames = FrameGraphs(config, spec)
+    whole = frames.whole()
+    origin = np.array([0.1, 0.25, 0.3])[: config.dimension] * (1 - frames.side())
+    window = frames.window_at(origin)
+    inside = np.zeros(config.n_particles, dtype=bool)
+    inside[window.particle_index.numpy()] = True
+    frame_edges = whole.particle_index.numpy()[whole.edge_index.numpy()]
+    cut = frame_edges[:, inside[frame_edges[0]] & inside[frame_edges[1]]]
+    window_edges = window.particle_index.numpy()[window.edge_index.numpy()]
+    assert sorted(map(tuple, window_edges.T)) == sorted(map(tuple, cut.T))
+    # and the cut edges carry the frame's features
+    frame_attr = {tuple(e): a for e, a in zip(frame_edges.T, whole.edge_attr.numpy())}
+    for e, a in zip(window_edges.T, window.edge_attr.numpy()):
+        assert np.array_equal(frame_attr[tuple(e)], a)
+
+
+@pytest.mark.parametrize("name", SYSTEM_NAMES)
+def test_tiles_cover_every_particle_in_every_dimension(systems, name):
+    config = systems[name]
+    spec = _spec(config, window_length=0.3)
+    members = FrameGraphs(config, spec).tile_members()
+    assert members.shape[0] == len(window_origins(config, spec))
+    assert members.shape[0] == int(np.prod(np.ceil(config.box / (0.3 * config.box.min()) - 1e-9)))
+    assert members.sum(axis=0).min() >= 1
+
+
+def test_edge_features_have_one_block_per_unordered_pair_of_types(systems):
+    config = systems["3d-ternary-angstrom"]
+    spec = _spec(config)
+    assert spec.node_dim == 3 and spec.edge_dim == 6 * NUM_RBF
+    graph = FrameGraphs(config, spec).whole()
+    types = config.types[graph.particle_index.numpy()][graph.edge_index.numpy()]
+    active = graph.edge_attr.numpy().reshape(-1, 6, NUM_RBF).max(axis=2) > 0
+    assert np.all(active.sum(axis=1) == 1)
+    index = {3: 0, 7: 1, 11: 2}
+    for (a, b), block in zip(types.T, active.argmax(axis=1)):
+        i, j = sorted((index[a], index[b]))
+        assert block == {(0, 0): 0, (0, 1): 1, (0, 2): 2, (1, 1): 3, (1, 2): 4, (2, 2): 5}[i, j]
+
+
+# ------------------------------------------------------------- a user's own system, end to end
+
+@pytest.fixture(scope="module")
+def ternary_model(ternary_manifest, tmp_path_factory):
+    """`glassml train dmpnn --data labelled.csv` with no system flag, on the 3D ternary."""
+    out = tmp_path_factory.mktemp("ternary_model") / "model"
+    assert main(["train", "dmpnn", "--data", str(ternary_manifest), "--out", str(out),
+                 "--epochs", "3", "--hidden-size", "16", "--no-progress"]) == 0
+    return out
+
+
+def test_training_on_a_labelled_manifest_stores_the_system_it_learned(ternary_model,
+                                                                     ternary_manifest):
+    config = json.loads((ternary_model / "config.json").read_text())
+    assert config["format_version"] == 4
+    system = config["system"]
+    assert system["dimension"] == 3
+    assert system["type_ids"] == [3, 7, 11] and system["type_names"] == ["Cu", "Al", "Zr"]
+    frames = [read_dump(p) for p in sorted((ternary_manifest.parent / "frames").glob("*.dump"))]
+    assert system["length_unit"] == pytest.approx(mean_nearest_neighbor_distance(frames), rel=0.05)
+    # l_win = 0.2 of the length scale holds ~173 particles at the training density, in Angstrom
+    density = np.mean([f.n_particles / f.volume for f in frames])
+    window = config["graph"]["window_length"] * config["graph"]["length_scale"]
+    assert density * window ** 3 == pytest.approx(172.8, rel=1e-3)
+
+
+def test_the_users_model_classifies_and_evaluates_its_own_frames(ternary_model, ternary_manifest,
+                                                                tmp_path):
+    assert main(["evaluate", "--model", str(ternary_model), "--data", str(ternary_manifest),
+                 "--json", str(tmp_path / "scores.json")]) == 0
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    dataset = load_dataset(ternary_manifest)
+    probability = load_classifier(ternary_model).glass_probability(
+        [dataset[i] for i in range(len(dataset))], "frame")
+    assert scores["n"] == 18
+    assert scores["auc"] == pytest.approx(roc_auc_score(dataset.label, probability))
+    frames = str(ternary_manifest.parent / "frames" / "seed6_T*.dump")
+    assert main(["classify", frames, "--model", str(ternary_model), "--out",
+                 str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "frames.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["glass_probability_whole_frame"]) for r in rows] == pytest.approx(
+        [probability[list(dataset.sources).index(str(ternary_manifest.parent / "frames" /
+                                                     r["source_file"].split("/")[-1]))]
+         for r in rows], abs=1e-6)
+
+
+def test_the_users_model_refuses_a_2d_frame_naming_both(ternary_model, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    flat = write_dump3d(tmp_path / "flat.dump", np.c_[rng.random((200, 2)) * 20, np.zeros(200)],
+                        np.full(200, 3), (20.0, 20.0, 20.0), {3: "Cu"})
+    assert main(["classify", str(flat), "--model", str(ternary_model), "--out",
+                 str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "is 2D; the model was trained on 3D, types 3 (Cu), 7 (Al), 11 (Zr)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_users_model_refuses_a_type_it_never_saw_naming_both(ternary_model, ternary_manifest,
+                                                                tmp_path, capsys):
+    frame = read_dump(ternary_manifest.parent / "frames" / "seed6_T0.05.dump")
+    types = frame.types.copy()
+    types[:5] = 9
+    names = {**frame.type_names, 9: "Ni"}
+    path = write_dump3d(tmp_path / "nickel.dump", frame.positions, types, frame.box, names)
+    assert main(["classify", str(path), "--model", str(ternary_model), "--out",
+                 str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "types 3 (Cu), 7 (Al), 9 (Ni), 11 (Zr); the model was trained on 3D" in err
+    assert "it does not know type 9" in err
+
+
+def test_types_are_matched_by_name_when_the_file_numbers_them_otherwise(ternary_model,
+                                                                        ternary_manifest,
+                                                                        tmp_path):
+    # the same frame with its ids renumbered (Cu 1, Al 2, Zr 3) but its element names kept
+    frame = read_dump(ternary_manifest.parent / "frames" / "seed6_T0.05.dump")
+    renumber = {3: 1, 7: 2, 11: 3}
+    types = np.array([renumber[int(t)] for t in frame.types])
+    names = {renumber[t]: n for t, n in frame.type_names.items()}
+    path = write_dump3d(tmp_path / "renumbered.dump", frame.positions, types, frame.box, names)
+    model = load_classifier(ternary_model)
+    original = model.glass_probability([frame], "frame")
+    assert model.glass_probability([read_dump(path)], "frame") == pytest.approx(original, abs=1e-6)
+
+
+# ------------------------------------------------------------------ OVITO on a 3D LAMMPS dump
+
+@pytest.fixture(scope="module")
+def ka3d_model(ka3d_manifest, tmp_path_factory):
+    """A tiny D-MPNN trained on the 3D Kob-Andersen runs 1-4 (glass 0.05, liquid 1.99 and 0.7)."""
+    from tiny_model import labelled_manifest
+
+    folder = tmp_path_factory.mktemp("ka3d_model")
+    manifest = labelled_manifest(ka3d_manifest, ka3d_manifest.parent / "labelled.csv",
+                                 seeds=KA3D_TRAIN_SEEDS)
+    assert main(["train", "dmpnn", "--data", str(manifest), "--out", str(folder / "model"),
+                 "--epochs", "3", "--hidden-size", "16", "--no-progress"]) == 0
+    return folder / "model"
+
+
+def test_an_ovito_pipeline_classifies_a_3d_lammps_dump(ka3d_model, ka3d_manifest):
+    from ovito.io import import_file
+
+    from ovito_glassml.modifiers import AttentionModifier, GlassClassifierModifier
+
+    dump = ka3d_manifest.parent / "tcool4000" / "seed5" / "T0.05.dump"
+    pipeline = import_file(str(dump))
+    pipeline.modifiers.append(GlassClassifierModifier(model_path=str(ka3d_model)))
+    pipeline.modifiers.append(AttentionModifier(model_path=str(ka3d_model)))
+    data = pipeline.compute()
+    classifier = load_classifier(ka3d_model)
+    config = read_dump(dump)
+    expected = classifier.frame_pass(config)
+    assert data.attributes["GlassProbability"] == pytest.approx(expected.tiles_probability,
+                                                                abs=1e-6)
+    local = np.asarray(data.particles["Glass Probability"])
+    assert local.shape == (config.n_particles,) and np.all(np.isfinite(local))
+    pairs, _ = Neighbors.of(config).knn_pairs(classifier.graph_spec.num_neighbors)
+    attention = np.asarray(data.particles.bonds["Attention"])
+    assert len(attention) == len(pairs)
+    assert np.asarray(data.particles.bonds["Periodic Image"]).shape == (len(pairs), 3)
+    # the bonds' z images are used: a 3D frame has bonds across its z boundary
+    assert np.any(np.asarray(data.particles.bonds["Periodic Image"])[:, 2] != 0)
+
+
+def test_the_shipped_2d_model_refuses_a_3d_dump_in_an_ovito_pipeline(ka3d_manifest):
+    from ovito.io import import_file
+
+    from ovito_glassml.modifiers import GlassClassifierModifier
+
+    pipeline = import_file(str(ka3d_manifest.parent / "tcool4000" / "seed5" / "T0.05.dump"))
+    pipeline.modifiers.append(GlassClassifierModifier(shipped_model="ka2d"))
+    with pytest.raises(ValueError, match="is 3D; the model was trained on 2D"):
+        pipeline.compute()
