@@ -227,6 +227,21 @@ def test_the_users_model_classifies_and_evaluates_its_own_frames(ternary_model, 
          for r in rows], abs=1e-6)
 
 
+def test_heldout_scores_the_users_held_out_runs_per_liquid_temperature(ternary_model,
+                                                                       ternary_manifest, tmp_path):
+    out = tmp_path / "heldout"
+    assert main(["heldout", "--model", str(ternary_model), "--data", str(ternary_manifest),
+                 "--seeds", "5-6", "--windows", "3", "--out", str(out), "--no-progress"]) == 0
+    report = json.loads((out / "heldout.json").read_text())
+    assert set(report["datasets"]) == {"all", "liquid T=1.99", "liquid T=0.7"}
+    for scores in report["datasets"].values():
+        assert set(scores) == {"window", "tiles", "frame"}
+    assert report["datasets"]["all"]["frame"]["n"] == 6        # two runs, three frames each
+    assert report["datasets"]["all"]["window"]["n"] == 18
+    assert [c["temperature"] for c in report["cooling"]] == [1.99, 0.7, 0.05]
+    assert (out / "cooling.png").exists()
+
+
 def test_the_users_model_refuses_a_2d_frame_naming_both(ternary_model, tmp_path, capsys):
     rng = np.random.default_rng(0)
     flat = write_dump3d(tmp_path / "flat.dump", np.c_[rng.random((200, 2)) * 20, np.zeros(200)],

@@ -99,6 +99,8 @@ class DMPNNTrainingConfig:
 #: density 1.2; the default length scale gives a window this full in 2D and 3D.
 REFERENCE_WINDOW_PARTICLES = 0.04 * 4320
 REFERENCE_WINDOW_LENGTH = 0.2
+#: The largest l_win of the paper's search range (Table 2).
+LARGEST_SEARCHED_WINDOW = 0.3
 
 
 def training_length_scale(dataset: PackedDataset, window_length: float) -> float:
@@ -106,19 +108,19 @@ def training_length_scale(dataset: PackedDataset, window_length: float) -> float
     that holds :data:`REFERENCE_WINDOW_PARTICLES` particles at the training frames' density.
 
     That is the paper's 60 sigma (its box) for the 2D mixture at density 1.2, and 26 sigma for 3D
-    Kob-Andersen at 1.2, so ``l_win = 0.2`` covers about 173 particles in either. Where a window
-    of ``window_length`` at that scale would not fit in the smallest training box (tiny test
-    systems), the length scale is that box's side: the paper's windows in scaled coordinates.
+    Kob-Andersen at 1.2, so ``l_win = 0.2`` covers about 173 particles in either. In a training
+    box too small for the largest window of the search (``l_win`` 0.3, or ``window_length`` if
+    larger) at that scale, the scale shrinks until that window just fits the smallest box (tiny
+    test systems): the same for every ``l_win`` a search tries.
     """
     if len(dataset) == 0:
         raise InputError("the training dataset is empty")
     density = float(np.mean((np.diff(dataset.offsets)) / np.prod(dataset.box, axis=1)))
-    dim = dataset.dimension
-    scale = (REFERENCE_WINDOW_PARTICLES / density) ** (1.0 / dim) / REFERENCE_WINDOW_LENGTH
+    scale = (REFERENCE_WINDOW_PARTICLES / density) ** (1.0 / dataset.dimension) \
+        / REFERENCE_WINDOW_LENGTH
+    largest = max(float(window_length), LARGEST_SEARCHED_WINDOW)
     smallest_side = float(np.min(dataset.box))
-    if window_length * scale > smallest_side:
-        return smallest_side
-    return float(scale)
+    return float(min(scale, smallest_side / largest))
 
 
 def training_recipe(config: DMPNNTrainingConfig, train: PackedDataset) -> GraphSpec:

@@ -9,7 +9,10 @@ For a trained D-MPNN and held-out runs of a campaign (slow runs, and fast runs f
 * the cooling curve: the tiled and whole-frame glass probability of every saved temperature,
   averaged over the held-out runs, and the temperature where the tiled curve crosses 0.5.
 
-This is the shipped model's evidence (its MODEL_CARD.md).
+This is the shipped model's evidence (its MODEL_CARD.md). For a user's own system,
+:func:`labelled_held_out_report` measures the same on the held-out runs of a labelled manifest
+(``path,label[,seed,temperature]``): all glass frames against all liquid frames, against the
+liquid of each temperature, and the cooling curve where the manifest has temperatures.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ovito_glassml.datasets import (GLASS_TEMPERATURE, LIQUID_TEMPERATURES, _row
 from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import FrameGraphs
 
-from .evaluate import classification_scores
+from .evaluate import check_frames, classification_scores
 
 MODES = ("window", "tiles", "frame")
 
@@ -39,6 +42,7 @@ def frame_probabilities(classifier, config, windows: int, rng) -> dict:
 
 def _probabilities(classifier, manifest, rows, windows, rng, bar) -> list[dict]:
     dataset = dataset_from_manifest(manifest, rows=rows)
+    check_frames(classifier, dataset)
     out = []
     for i in range(len(dataset)):
         out.append(dict(frame_probabilities(classifier, dataset[i], windows, rng),
@@ -120,6 +124,49 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
             "windows_per_frame": windows}
 
 
+def labelled_held_out_report(classifier, manifest, seeds, windows: int = 20, rng=0,
+                             progress: bool = True) -> dict:
+    """Scores of ``classifier`` on the runs ``seeds`` of a labelled manifest (a user's system).
+
+    ``datasets`` holds ``all`` (every glass frame against every liquid frame) and, where the
+    manifest gives temperatures, ``liquid T=<t>`` (the glass frames against the liquid frames at
+    ``t``); ``cooling`` and ``crossing_temperature`` as in :func:`held_out_report`.
+    """
+    rng = np.random.default_rng(rng)
+    seeds = {int(s) for s in seeds}
+    rows = rows_of_seeds(read_manifest(manifest), seeds)
+    if not rows:
+        raise InputError(f"{manifest} has no rows with seeds {sorted(seeds)}")
+    labels = {str(r.get("label", "")).strip().lower() for r in rows}
+    if not {"glass", "liquid"} <= labels:
+        raise InputError(f"the held-out rows of {manifest} need a label column with both glass "
+                         "and liquid frames")
+    bar = tqdm(total=len(rows), desc="held-out frames", unit="frame", disable=not progress)
+    per_frame = _probabilities(classifier, manifest, rows, windows, rng, bar)
+    bar.close()
+    for p, row in zip(per_frame, rows):
+        p["label"] = str(row["label"]).strip().lower()
+    glass = [p for p in per_frame if p["label"] == "glass"]
+    liquid = [p for p in per_frame if p["label"] == "liquid"]
+    datasets = {"all": _scores(glass, liquid, windows)}
+    temperatures = sorted({p["temperature"] for p in per_frame if np.isfinite(p["temperature"])},
+                          reverse=True)
+    for t in temperatures:
+        at_t = [p for p in liquid if p["temperature"] == t]
+        if at_t and len(temperatures) > 1:
+            datasets[f"liquid T={t:g}"] = _scores(glass, at_t, windows)
+    cooling = [{"temperature": t,
+                "tiles": float(np.mean([p["tiles"] for p in per_frame if p["temperature"] == t])),
+                "frame": float(np.mean([p["frame"] for p in per_frame if p["temperature"] == t])),
+                "window": float(np.mean(np.concatenate([p["window"] for p in per_frame
+                                                        if p["temperature"] == t]))),
+                "n_frames": sum(p["temperature"] == t for p in per_frame)} for t in temperatures]
+    crossing = crossing_temperature([c["temperature"] for c in cooling],
+                                    [c["tiles"] for c in cooling]) if cooling else None
+    return {"datasets": datasets, "cooling": cooling, "crossing_temperature": crossing,
+            "seeds": sorted(seeds), "fast_seeds": [], "windows_per_frame": windows}
+
+
 def seed_ranges(seeds) -> str:
     """Seeds as ranges, the way ``--seeds`` takes them: [1, 2, 3, 7, 9, 10] -> ``1-3,7,9-10``."""
     parts, run = [], []
@@ -143,6 +190,8 @@ def plot_cooling(report: dict, path, tg: float | None = None) -> None:
     from ovito_glassml.fileio import atomic_path
 
     t = [c["temperature"] for c in report["cooling"]]
+    if not t:
+        return
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
     for mode, style in (("tiles", "o-"), ("frame", "s--"), ("window", "^:")):
         ax.plot(t, [c[mode] for c in report["cooling"]], style, ms=4,
@@ -153,7 +202,7 @@ def plot_cooling(report: dict, path, tg: float | None = None) -> None:
         ax.axvline(tg, color="r", lw=0.8, ls="--", label=f"Tg = {tg:.3f}")
     ax.set_xlabel("temperature T")
     ax.set_ylabel("glass probability")
-    ax.set_title(f"held-out slow runs: seeds {seed_ranges(report['seeds'])}", fontsize=9)
+    ax.set_title(f"held-out runs: seeds {seed_ranges(report['seeds'])}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:

@@ -9,11 +9,16 @@ def register(sub) -> None:
         description="Per dataset (glass at 0.05 vs each liquid of datasets 1-5; fast glass vs the "
                     "slow liquid of the same mean E_IS for dataset 6): AUC and accuracy of one "
                     "random window, of the tiled frame and of the whole frame; the glass "
-                    "probability along the cooling runs and where it crosses 0.5. Writes "
-                    "heldout.json and cooling.png.")
-    p.add_argument("--model", default="", help="model folder (default: the shipped model)")
-    p.add_argument("--slow", required=True, help="manifest.csv of the slow-cooling campaign")
-    p.add_argument("--seeds", required=True, help="held-out slow runs, e.g. 13-16 or 5,9")
+                    "probability along the cooling runs and where it crosses 0.5. With --data, "
+                    "the same on the held-out runs of a labelled manifest of your own system. "
+                    "Writes heldout.json and cooling.png.")
+    p.add_argument("--model", default="",
+                   help="model folder or shipped model's name (default: the shipped ka2d)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--slow", help="manifest.csv of the slow-cooling campaign")
+    source.add_argument("--data", help="a labelled manifest (path,label[,seed,temperature]) of "
+                                       "your own system")
+    p.add_argument("--seeds", required=True, help="held-out runs, e.g. 13-16 or 5,9")
     p.add_argument("--fast", help="manifest.csv of the fast-cooling campaign (dataset 6)")
     p.add_argument("--fast-seeds", help="held-out fast runs (default: every run of --fast)")
     p.add_argument("--windows", type=int, default=20, help="random windows per frame (default 20)")
@@ -32,17 +37,30 @@ def run(args) -> int:
     from ..fileio import write_json_atomic
     from ..models.classifier import load_classifier
     from ..modifiers.loading import model_folder
-    from ..training.heldout import held_out_report, plot_cooling
+    from ..training.heldout import held_out_report, labelled_held_out_report, plot_cooling
     from ..training.provenance import provenance
     from .simulate import parse_seeds
 
     started = time.time()
     if args.windows < 1:
         raise InputError(f"--windows must be at least 1, got {args.windows}")
+    if args.data and (args.fast or args.fast_seeds):
+        raise InputError("--fast and --fast-seeds belong to a campaign (--slow); a labelled "
+                         "manifest (--data) holds its glass and liquid frames itself")
     classifier = load_classifier(model_folder(args.model))
-    fast_seeds = parse_seeds(args.fast_seeds) if args.fast_seeds else None
-    report = held_out_report(classifier, args.slow, parse_seeds(args.seeds), args.fast, fast_seeds,
-                             windows=args.windows, rng=args.seed, progress=args.progress)
+    if not classifier.reads_windows:
+        raise InputError(f"{args.model or 'the model'} is a {classifier.kind} model; heldout "
+                         "scores windows, tiles and whole frames of a D-MPNN: give a D-MPNN "
+                         "(use `glassml evaluate` for a CNN)")
+    if args.data:
+        report = labelled_held_out_report(classifier, args.data, parse_seeds(args.seeds),
+                                          windows=args.windows, rng=args.seed,
+                                          progress=args.progress)
+    else:
+        fast_seeds = parse_seeds(args.fast_seeds) if args.fast_seeds else None
+        report = held_out_report(classifier, args.slow, parse_seeds(args.seeds), args.fast,
+                                 fast_seeds, windows=args.windows, rng=args.seed,
+                                 progress=args.progress)
     out = Path(args.out)
     write_json_atomic(out / "heldout.json", dict(report, kind="heldout", tg=args.tg,
                                                   model=args.model or "shipped",
