@@ -150,12 +150,8 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
     except (IndexError, ValueError) as err:
         raise InputError("the header is truncated or malformed; rewrite the dump") from err
     flags = box_header[3:]
-    if "xy" in flags or bounds.shape[1] > 2:
-        tilts = bounds[:, 2] if bounds.shape[1] > 2 else np.zeros(3)
-        if np.any(tilts != 0):
-            raise InputError("has a sheared (triclinic) cell; the analyses need a rectangular "
-                             "periodic box")
-        flags = [f for f in flags if f not in ("xy", "xz", "yz")]
+    lo, lengths = _box_bounds(flags, bounds)
+    flags = [f for f in flags if f not in ("xy", "xz", "yz", "abc", "origin")]
     if "type" not in header:
         raise InputError("has no 'type' column; dump with 'id type x y [z]'")
     body = lines[9:9 + n]
@@ -176,7 +172,6 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
     if table.shape != (n, len(numeric)):
         raise InputError(f"is truncated: expected {n} rows of {len(header)} columns")
     col = {name: numeric.index(i) for name, i in col.items()}
-    lengths = bounds[:, 1] - bounds[:, 0]
     for x, y, z, scaled in _COORDINATES:
         if x in col and y in col:
             break
@@ -191,7 +186,7 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
         raise InputError(f"is not periodic in {axes}; the analyses use periodic minimum-image "
                          "distances: write the dump with 'boundary p p p'")
     coords = table[:, [col[c] for c in names]]
-    positions = coords * lengths[:dim] if scaled else coords - bounds[:dim, 0]
+    positions = coords * lengths[:dim] if scaled else coords - lo[:dim]
     box = lengths[:dim]
     types = table[:, col["type"]]
     order = np.argsort(table[:, col["id"]], kind="stable") if "id" in col else np.arange(n)
@@ -202,6 +197,26 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
     return Frame(checked_configuration(positions[order], types[order], box,
                                        _element_names(types, elements)),
                  str(path), index, timestep, temperature)
+
+
+def _box_bounds(flags: list[str], bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower corner and side lengths of an orthogonal box from a dump's ``BOX BOUNDS`` lines:
+    ``lo hi`` rows, ``lo hi tilt`` rows (restricted triclinic) or ``a b c`` vectors with their
+    ``origin`` (LAMMPS' general triclinic format, which OVITO writes). A sheared box is refused."""
+    triclinic = InputError("has a sheared (triclinic) cell; the analyses need an orthogonal "
+                           "periodic box: write the frames from an orthogonal box (LAMMPS "
+                           "'change_box all ortho') or use OVITO's Affine transformation")
+    if "abc" in flags:
+        if bounds.shape != (3, 4):
+            raise InputError("has a malformed 'abc origin' box; rewrite the dump")
+        vectors = bounds[:, :3]
+        if np.any(vectors != np.diag(np.diag(vectors))):
+            raise triclinic
+        return bounds[:, 3], np.diag(vectors).copy()
+    if "xy" in flags or bounds.shape[1] > 2:
+        if bounds.shape[1] > 2 and np.any(bounds[:, 2] != 0):
+            raise triclinic
+    return bounds[:, 0], bounds[:, 1] - bounds[:, 0]
 
 
 def _element_names(types: np.ndarray, elements) -> dict:

@@ -81,6 +81,40 @@ def test_a_gzipped_dump_reads_exactly_like_the_plain_one(tmp_path):
     assert np.array_equal(plain.types, gz.types)
 
 
+@pytest.mark.parametrize("dimension", [2, 3])
+def test_a_dump_ovito_writes_with_an_abc_origin_box_reads_like_the_frame(tmp_path, dimension):
+    # OVITO exports LAMMPS' general-triclinic header ("abc origin") even for orthogonal cells
+    from ovito.io import export_file
+
+    from ovito_glassml.configuration import Configuration
+    from ovito_glassml.ovito_data import frame_data
+
+    rng = np.random.default_rng(dimension)
+    box = np.array([9.0, 7.5, 6.0])[:dimension]
+    config = Configuration(rng.random((80, dimension)) * box, rng.integers(1, 4, 80), box)
+    data = frame_data(config)
+    data.particles_.create_property("Particle Identifier", data=np.arange(1, 81))
+    columns = ["Particle Identifier", "Particle Type", "Position.X", "Position.Y",
+               "Position.Z"][: 3 + dimension]
+    export_file(data, str(tmp_path / "ovito.dump"), "lammps/dump", columns=columns)
+    assert "abc origin" in (tmp_path / "ovito.dump").read_text().splitlines()[4]
+    read = read_dump(tmp_path / "ovito.dump")
+    assert read.dimension == dimension
+    np.testing.assert_allclose(read.box, box)
+    np.testing.assert_allclose(read.positions, config.positions, atol=1e-5)
+    assert np.array_equal(read.types, config.types)
+
+
+def test_a_sheared_abc_origin_box_is_refused(tmp_path):
+    text = LIQUID_DUMP.read_text().splitlines()
+    text[4] = "ITEM: BOX BOUNDS abc origin pp pp pp"
+    text[5:8] = ["30.0 0.0 0.0 0.0", "4.0 30.0 0.0 0.0", "0.0 0.0 1.0 -0.5"]
+    path = tmp_path / "sheared.dump"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(ValueError, match="sheared \\(triclinic\\)"):
+        read_dump(path)
+
+
 def test_every_frame_of_a_multi_frame_dump_is_read_in_order(tmp_path):
     path = multi_frame(tmp_path / "traj.dump", [SEED11 / "T1.99.dump", SEED11 / "T0.05.dump"])
     frames = list(read_frames(path))

@@ -25,6 +25,9 @@ from paths import ROOT, TEST_DATA
 REFERENCE = json.loads((TEST_DATA / "shipped_model_probabilities.json").read_text())
 OLD_MODEL = TEST_DATA / "dmpnn-0.1"
 V2_CONFIG = TEST_DATA / "default_model_config_v2.json"
+V3_CONFIG = TEST_DATA / "default_model_config_v3.json"
+#: the shipped model's probabilities as ovito-glassml read its format-3 folder, before format 4
+V3_REFERENCE = json.loads((TEST_DATA / "shipped_model_v3_probabilities.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +78,28 @@ def test_a_format_2_folder_loads_with_the_same_recipe_and_probabilities(tmp_path
                                atol=1e-6, rtol=0)
 
 
+@pytest.mark.parametrize("folder", ["format 3 copy", "shipped format 4"])
+def test_the_shipped_model_gives_the_probabilities_it_gave_as_a_format_3_folder(tmp_path, folder):
+    if folder == "format 3 copy":
+        shutil.copy(DEFAULT_MODEL / "weights.safetensors", tmp_path)
+        shutil.copy(V3_CONFIG, tmp_path / CONFIG_NAME)
+        assert json.loads(V3_CONFIG.read_text())["format_version"] == 3
+        model = load_classifier(tmp_path)
+    else:
+        model = load_classifier(DEFAULT_MODEL)
+    assert model.system.label() == "2D, types 1 (A), 2 (B)" and model.system.length_unit == 1.0
+    frames = [read_dump(ROOT / name) for name in V3_REFERENCE["frames"]]
+    np.testing.assert_allclose(model.glass_probability(frames, mode="frame"),
+                               V3_REFERENCE["frame"], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(model.glass_probability(frames, mode="tiles"),
+                               V3_REFERENCE["tiles"], atol=1e-6, rtol=0)
+
+
 def test_shipped_model_folder_is_the_current_format_with_one_graph_section():
     config = json.loads((DEFAULT_MODEL / CONFIG_NAME).read_text())
     assert config["format_version"] == FORMAT_VERSION
+    assert config["system"] == {"dimension": 2, "type_ids": [1, 2], "type_names": ["A", "B"],
+                                "length_unit": 1.0}
     spec = GraphSpec.from_dict(config["graph"])
     assert spec.features == "invariant" and spec.window_length <= 0.2
     assert not {"num_neighbors", "window_length"} & set(config["hyperparameters"])
