@@ -138,6 +138,66 @@ def test_ovito_formats_give_the_same_configuration_as_the_dump(tmp_path, suffix,
     assert np.allclose(dump.box, other.box)
 
 
+def _ternary_3d(seed=0, n=90):
+    """A 3D ternary in a non-cubic box with named types 2 (Cu), 5 (Zr), 9 (Al)."""
+    from ovito_glassml.configuration import Configuration
+
+    rng = np.random.default_rng(seed)
+    box = np.array([11.0, 9.0, 7.5])
+    return Configuration(rng.random((n, 3)) * box, rng.choice([2, 5, 9], n), box,
+                         {2: "Cu", 5: "Zr", 9: "Al"})
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".data", "lammps/data"), (".xyz", "xyz"),
+                                         (".dump", "lammps/dump")])
+def test_ovito_formats_hold_a_3d_ternary_with_its_type_names(tmp_path, suffix, fmt):
+    """3D frames with named types through a LAMMPS data file, extended XYZ (which numbers its
+    species by appearance: the names carry them) and a dump OVITO writes."""
+    from ovito.io import export_file
+
+    from ovito_glassml.ovito_data import frame_data
+
+    config = _ternary_3d()
+    data = frame_data(config)
+    data.particles_.create_property("Particle Identifier", data=np.arange(1, 91))
+    columns = {"xyz": ["Particle Type", "Position.X", "Position.Y", "Position.Z"],
+               "lammps/dump": ["Particle Identifier", "Particle Type", "Position.X",
+                               "Position.Y", "Position.Z"]}
+    export_file(data, str(tmp_path / f"frame{suffix}"), fmt,
+                **({"columns": columns[fmt]} if fmt in columns else {}))
+    read = read_dump(tmp_path / f"frame{suffix}")
+    assert read.dimension == 3
+    np.testing.assert_allclose(read.box, config.box)
+    np.testing.assert_allclose(read.positions, config.positions, atol=1e-5)
+    names = [read.type_names.get(int(t)) for t in read.types]
+    expected = [config.type_names[int(t)] for t in config.types]
+    if fmt.startswith("lammps"):   # a dump's or data file's types are ids
+        assert np.array_equal(read.types, config.types)
+    else:
+        assert names == expected
+
+
+@pytest.mark.parametrize("columns", ["xs ys zs", "xu yu zu", "x y z"])
+def test_3d_dumps_with_scaled_unwrapped_or_plain_coordinates_read_alike(tmp_path, columns):
+    config = _ternary_3d(1)
+    lo = np.array([-2.0, 1.0, 0.5])
+    coords = {"xs ys zs": config.positions / config.box,
+              # unwrapped: some particles one or two boxes away from their image in the box
+              "xu yu zu": config.positions + lo + config.box * (np.arange(90)[:, None] % 3),
+              "x y z": config.positions + lo}[columns]
+    lines = ["ITEM: TIMESTEP", "5", "ITEM: NUMBER OF ATOMS", "90", "ITEM: BOX BOUNDS pp pp pp",
+             *[f"{lo[d]} {lo[d] + config.box[d]}" for d in range(3)],
+             f"ITEM: ATOMS id type {columns}"]
+    lines += [f"{i + 1} {config.types[i]} " + " ".join(f"{v:.8f}" for v in coords[i])
+              for i in range(90)]
+    path = tmp_path / "frame.dump"
+    path.write_text("\n".join(lines) + "\n")
+    read = read_dump(path)
+    assert read.dimension == 3
+    np.testing.assert_allclose(read.positions, config.positions, atol=1e-6)
+    np.testing.assert_allclose(read.box, config.box)
+
+
 def test_a_multi_frame_dump_in_a_dataset_manifest_is_refused_naming_it(tmp_path, capsys):
     traj = multi_frame(tmp_path / "traj.dump", [SEED11 / "T1.99.dump", SEED11 / "T0.05.dump"])
     manifest = write_manifest(tmp_path / "m.csv", [LIQUID_DUMP, traj])
