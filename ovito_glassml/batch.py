@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import glob
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -44,8 +44,7 @@ class Trajectory:
             try:
                 for frame in read_frames(path, skip_bad=skip_bad):
                     if isinstance(frame, Frame) and self.temperatures is not None:
-                        frame = Frame(frame.configuration, frame.source, frame.index,
-                                      frame.timestep, float(self.temperatures[i]))
+                        frame = replace(frame, temperature=float(self.temperatures[i]))
                     yield number, frame
                     number += 1
             except InputError as err:
@@ -208,7 +207,8 @@ from .frames import first_line  # noqa: E402  (re-exported for the commands)
 
 def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | None = None,
                         attention: bool = True, force: bool = False,
-                        skip_bad: bool = False, b_type: int | None = None) -> list[dict]:
+                        skip_bad: bool = False, b_type: int | None = None,
+                        per_particle: bool = False) -> list[dict]:
     """Glass probability, the three metrics and the attention counts of every frame.
 
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
@@ -217,18 +217,24 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     name, empty for the default; ``b_type`` the type the metrics count as B (default: each
     frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's). ``out`` is written whole
     or not at all: a folder with results is replaced only with ``force``. ``skip_bad`` skips
-    (and lists in ``out/skipped_frames.csv``) frames that fail. Returns the rows.
+    (and lists in ``out/skipped_frames.csv``) frames that fail. ``per_particle`` also writes
+    ``out/particles.dump.gz``, every frame's particles with their local glass probability and
+    attention (:mod:`ovito_glassml.particle_output`). Returns the rows.
     """
     from .fileio import check_output_folder, replaced_folder
     from .modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
     from .modifiers.loading import cached_classifier
+    from .particle_output import PARTICLES_FILE, ParticleDump, particle_values
 
     check_output_folder(out, force)
     # load the model first: a wrong model folder is reported before any frame is read
     classifier = cached_classifier(model)
     attention = attention and classifier.has_attention
     trajectory = open_trajectory(source)
-    modifiers = [GlassClassifierModifier(model_path=model, local_probability=False),
+    if per_particle and not classifier.reads_windows:
+        raise InputError(f"--per-particle needs a model with per-particle probabilities (a "
+                         f"D-MPNN); {model or 'the model'} is a {classifier.kind} model")
+    modifiers = [GlassClassifierModifier(model_path=model, local_probability=per_particle),
                  GlassMetricsModifier(b_type=b_type or 0)]
     if attention:
         attention_modifier = AttentionModifier(model_path=model, b_type=b_type or 0)
@@ -237,14 +243,26 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
         modifiers.append(attention_modifier)
     columns = classify_columns(classifier, attention)
 
+    particles = None
+
     def row_of(data, number, frame):
         row = base_row(number, frame)
         row.update({name: data.attributes[attribute] for name, attribute in columns.items()})
+        if particles is not None:
+            config = frame.configuration
+            particles.write(config, frame.timestep, frame.ids,
+                            particle_values(data, config.n_particles))
         return row
 
     with replaced_folder(out, force) as staging:
-        rows, skipped = run_frames(trajectory, modifiers, row_of, progress="classify",
-                                   skip_bad=skip_bad)
+        if per_particle:
+            particles = ParticleDump(Path(staging) / PARTICLES_FILE)
+        try:
+            rows, skipped = run_frames(trajectory, modifiers, row_of, progress="classify",
+                                       skip_bad=skip_bad)
+        finally:
+            if particles is not None:
+                particles.close()
         write_results(staging, rows, list(columns), skipped)
     return rows
 

@@ -44,6 +44,9 @@ class Frame:
     index: int
     timestep: int
     temperature: float = float("nan")
+    #: the particles' ids in the file (LAMMPS ``id``, OVITO's ``Particle Identifier``), in the
+    #: configuration's order; None where the file has none
+    ids: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -194,9 +197,10 @@ def _dump_frame(lines: list[str], path: Path, index: int) -> Frame:
     for name, i in col.items():
         if name.lower() in TEMPERATURE_NAMES:
             temperature = float(np.mean(table[:, i]))
+    ids = table[order, col["id"]].astype(np.int64) if "id" in col else None
     return Frame(checked_configuration(positions[order], types[order], box,
                                        _element_names(types, elements)),
-                 str(path), index, timestep, temperature)
+                 str(path), index, timestep, temperature, ids)
 
 
 def _box_bounds(flags: list[str], bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -260,8 +264,10 @@ def _ovito_frames(path: Path) -> Iterator[Frame | BadFrame]:
             reason = first_line(err).removeprefix("the frame ")
             yield BadFrame(str(path), index, reason)
             continue
+        ids = (np.asarray(data.particles["Particle Identifier"], dtype=np.int64)
+               if "Particle Identifier" in data.particles else None)
         yield Frame(config, str(path), index, int(data.attributes.get("Timestep", index)),
-                    data_temperature(data))
+                    data_temperature(data), ids)
 
 
 def data_temperature(data) -> float:

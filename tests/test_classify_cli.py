@@ -213,3 +213,56 @@ def test_heldout_figure_names_its_seeds_as_ranges_that_seeds_reads_back():
     assert seed_ranges([9, 1, 2, 3, 7, 10]) == "1-3,7,9-10"
     for seeds in ([5], [1, 3, 5], list(range(1, 33)) + [40, 41]):
         assert parse_seeds(seed_ranges(seeds)) == sorted(seeds)
+
+
+def test_per_particle_output_is_a_dump_ovito_and_glassml_read_back_in_frame_order(model,
+                                                                                  tmp_path):
+    from ovito.io import import_file
+
+    from ovito_glassml.frames import read_dump, read_frames
+    from ovito_glassml.models import load_classifier
+    from ovito_glassml.modifiers.classifier import local_probability
+
+    frames = str(ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11" / "T*.dump")
+    out = tmp_path / "out"
+    assert main(["classify", frames, "--model", str(model), "--out", str(out),
+                 "--per-particle"]) == 0
+    path = out / "particles.dump.gz"
+    with open(out / "frames.csv", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    read = list(read_frames(path))
+    assert len(read) == len(table) == 6
+    assert [f.timestep for f in read] == [int(r["timestep"]) for r in table]
+    classifier = load_classifier(model)
+    for frame, row in zip(read, table):
+        source = read_dump(row["source_file"])
+        np.testing.assert_allclose(frame.configuration.positions, source.positions, atol=1e-5)
+        assert np.array_equal(frame.ids, np.arange(1, source.n_particles + 1))
+    # OVITO reads the per-particle columns as properties: the local probability of each frame
+    pipeline = import_file(str(path))
+    assert pipeline.num_frames == 6
+    data = pipeline.compute(5)
+    result = classifier.frame_pass(read_dump(table[5]["source_file"]))
+    expected = local_probability(result.windows, result.tiles, data.particles.count)
+    np.testing.assert_allclose(np.asarray(data.particles["glass_probability"]), expected,
+                               atol=1e-5)
+    # the attention column: per particle, the mean relative attention of its pairs
+    from ovito_glassml.metrics import pair_attention
+
+    frame_attention = classifier.frame_attention(read_dump(table[5]["source_file"]))
+    pairs, weight = pair_attention(frame_attention.edge_index, frame_attention.weights[-1],
+                                   data.particles.count)
+    relative = weight * frame_attention.edge_index.shape[1]
+    ends = pairs.ravel()
+    mean = (np.bincount(ends, np.repeat(relative, 2), data.particles.count)
+            / np.bincount(ends, minlength=data.particles.count))
+    np.testing.assert_allclose(np.asarray(data.particles["attention"]), mean, rtol=1e-5)
+
+
+def test_per_particle_output_is_not_written_when_a_frame_fails(model, tmp_path,
+                                                               trajectory_with_a_bad_frame):
+    out = tmp_path / "out"
+    assert main(["classify", trajectory_with_a_bad_frame, "--model", str(model), "--out",
+                 str(out), "--per-particle"]) == 2
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".out*"))

@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--cutoff", type=float, default=None,
                    help="high-attention cutoff on the relative attention (default: 2)")
     p.add_argument("--no-attention", action="store_true", help="skip the attention-graph counts")
+    p.add_argument("--per-particle", action="store_true",
+                   help="also write OUT/particles.dump.gz: every frame's particles (id type x y "
+                        "[z]) with their local glass probability and attention, for OVITO")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     p.set_defaults(func=run)
@@ -43,7 +46,8 @@ def run(args) -> int:
     out = Path(args.out)
     rows = classify_trajectory(args.trajectory, out, model=args.model, cutoff=args.cutoff,
                                attention=not args.no_attention, force=args.force,
-                               skip_bad=args.skip_bad_frames, b_type=args.b_type)
+                               skip_bad=args.skip_bad_frames, b_type=args.b_type,
+                               per_particle=args.per_particle)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     report_skipped(out)
     return 0
