@@ -40,6 +40,9 @@ class SimulatedSystem:
     dimension: int
     fraction_a: float
     description: str
+    #: N must split into whole particles at ``fraction_a`` (the paper's 2D rule); else the input
+    #: makes round(fraction_a * N) A particles (the 3D literature's N = 4096: 3277 A + 819 B)
+    exact_composition: bool = True
 
 
 #: The systems ``glassml simulate --system`` knows, one LAMMPS input each.
@@ -47,7 +50,8 @@ SYSTEMS: dict[str, SimulatedSystem] = {
     "ka2d": SimulatedSystem("ka2d", "ka2d_cool.in", 2, 0.65,
                             "2D Kob-Andersen 65:35 (Swanson et al. 2020)"),
     "ka3d": SimulatedSystem("ka3d", "ka3d_cool.in", 3, 0.80,
-                            "3D Kob-Andersen 80:20 (Kob & Andersen 1995)"),
+                            "3D Kob-Andersen 80:20 (Kob & Andersen 1995)",
+                            exact_composition=False),
 }
 FRACTION_A = SYSTEMS["ka2d"].fraction_a
 
@@ -92,13 +96,14 @@ class SimulationConfig:
         """Raise :class:`InputError` naming the first bad parameter; return self."""
         if self.system not in SYSTEMS:
             raise InputError(f"unknown system {self.system!r}; choose one of {', '.join(SYSTEMS)}")
-        # the input makes round(fraction * N) A particles, as the literature's N = 4096 at
-        # 80:20 (3277 A + 819 B) needs; both species must be there
-        fraction = SYSTEMS[self.system].fraction_a
-        n_a = int(round(fraction * self.n_particles))
-        if self.n_particles < 3 or not 0 < n_a < self.n_particles:
-            raise InputError(f"N={self.n_particles} is too small to hold both species of "
-                             f"{SYSTEMS[self.system].description}")
+        system = SYSTEMS[self.system]
+        n_a = system.fraction_a * self.n_particles
+        split = f"{round(100 * system.fraction_a)}:{round(100 * (1 - system.fraction_a))}"
+        if system.exact_composition and abs(n_a - round(n_a)) > 1e-9:
+            raise InputError(f"N={self.n_particles} cannot be split {split} into whole "
+                             "particles; choose N as a multiple of 20 (the paper uses 4320)")
+        if self.n_particles < 3 or not 0 < round(n_a) < self.n_particles:
+            raise InputError(f"N={self.n_particles} is too small to hold both species {split}")
         if self.box_length <= 0:
             raise InputError(f"box length must be positive, got {self.box_length}")
         if self.t_cool <= 0:

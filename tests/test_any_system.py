@@ -200,10 +200,26 @@ def test_training_on_a_labelled_manifest_stores_the_system_it_learned(ternary_mo
     assert system["type_ids"] == [3, 7, 11] and system["type_names"] == ["Cu", "Al", "Zr"]
     frames = [read_dump(p) for p in sorted((ternary_manifest.parent / "frames").glob("*.dump"))]
     assert system["length_unit"] == pytest.approx(mean_nearest_neighbor_distance(frames), rel=0.05)
-    # l_win = 0.2 of the length scale holds ~173 particles at the training density, in Angstrom
+    # the length scale in Angstrom: where l_win = 0.2 holds 173 particles at the training density,
+    # unless the largest searched window (0.3) would not fit these small 16 A boxes
     density = np.mean([f.n_particles / f.volume for f in frames])
-    window = config["graph"]["window_length"] * config["graph"]["length_scale"]
-    assert density * window ** 3 == pytest.approx(172.8, rel=1e-3)
+    by_density = (172.8 / density) ** (1 / 3) / 0.2
+    smallest_box = min(f.box.min() for f in frames)
+    assert by_density * 0.3 > smallest_box
+    assert config["graph"]["length_scale"] == pytest.approx(smallest_box / 0.3)
+
+
+def test_the_default_window_holds_173_particles_in_2d_and_in_3d_at_any_unit():
+    from ovito_glassml.datasets import PackedDataset
+    from ovito_glassml.training.dmpnn import training_length_scale
+
+    rng = np.random.default_rng(0)
+    for dim, unit, n in ((2, 1.0, 4320), (3, 1.0, 4096), (3, 2.7, 4096)):
+        box = np.full(dim, (n / 1.2) ** (1 / dim) * unit)
+        config = Configuration(rng.random((n, dim)) * box, np.ones(n, int), box)
+        scale = training_length_scale(PackedDataset.from_configurations([config], [1]), 0.2)
+        assert (n / np.prod(box)) * (0.2 * scale) ** dim == pytest.approx(172.8)
+        assert scale == pytest.approx({2: 60.0, 3: 26.21}[dim] * unit, rel=1e-3)
 
 
 def test_the_users_model_classifies_and_evaluates_its_own_frames(ternary_model, ternary_manifest,
