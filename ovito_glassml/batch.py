@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
@@ -99,42 +100,202 @@ def _expand_pattern(pattern: str) -> list[str]:
     return sorted(files, key=key)
 
 
-def run_frames(trajectory: Trajectory, modifiers, row_of, *, progress: str = "frames",
-               skip_bad: bool = False) -> tuple[list[dict], list[dict]]:
-    """Apply ``modifiers`` to every frame and return its rows and the skipped frames.
+@dataclass(frozen=True)
+class FramePipeline:
+    """What runs on every frame, as plain settings: picklable, so that worker processes (or Ray
+    tasks) build the same OVITO modifiers from them and return plain values.
+
+    Attributes
+    ----------
+    columns : ``(frames.csv column, global attribute)`` pairs read from each frame.
+    model, cutoff, attention, b_type, num_neighbors : the modifiers' settings; ``model`` empty
+        runs the metrics alone.
+    per_particle : also return the per-particle values (:mod:`ovito_glassml.particle_output`).
+    """
+
+    columns: tuple
+    model: str | None = None
+    cutoff: float | None = None
+    attention: bool = False
+    b_type: int | None = None
+    num_neighbors: int = PAPER_NUM_NEIGHBORS
+    per_particle: bool = False
+
+    def modifiers(self) -> list:
+        """The OVITO modifiers, built once per process."""
+        return _modifiers(self)
+
+
+_MODIFIERS: dict = {}
+
+
+def _modifiers(pipeline: FramePipeline) -> list:
+    if pipeline not in _MODIFIERS:
+        from .modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
+
+        built = []
+        if pipeline.model is not None:
+            built.append(GlassClassifierModifier(model_path=pipeline.model,
+                                                 local_probability=pipeline.per_particle))
+        built.append(GlassMetricsModifier(num_neighbors=pipeline.num_neighbors,
+                                          b_type=pipeline.b_type or 0))
+        if pipeline.attention:
+            attention = AttentionModifier(model_path=pipeline.model, b_type=pipeline.b_type or 0)
+            if pipeline.cutoff is not None:
+                attention.cutoff = pipeline.cutoff
+            built.append(attention)
+        _MODIFIERS[pipeline] = built
+    return _MODIFIERS[pipeline]
+
+
+def frame_outcome(pipeline: FramePipeline, frame: Frame) -> tuple[dict | None, dict | None, str]:
+    """``(attributes, per-particle values, "")`` of one frame, or ``(None, None, reason)`` if a
+    modifier refused it. Runs in whichever process holds the frame."""
+    from .ovito_data import frame_data
+    from .particle_output import particle_values
+
+    data = frame_data(frame.configuration, frame.timestep, frame.source)
+    try:
+        for modifier in pipeline.modifiers():
+            data.apply(modifier)
+    except (RuntimeError, ValueError) as err:
+        return None, None, first_line(err)
+    attributes = {name: data.attributes[attribute] for name, attribute in pipeline.columns}
+    particles = (particle_values(data, frame.configuration.n_particles)
+                 if pipeline.per_particle else None)
+    return attributes, particles, ""
+
+
+def run_frames(trajectory: Trajectory, pipeline: FramePipeline, on_frame=None, *,
+               progress: str = "frames", skip_bad: bool = False, workers: int = 1,
+               ray_address: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Run ``pipeline`` on every frame; return the table rows and the skipped frames, in input
+    order whatever runs them.
 
     Parameters
     ----------
     trajectory : Trajectory
-    modifiers : list of OVITO modifiers, applied to each frame in order.
-    row_of : callable ``(data, frame_number, frame) -> dict``, the table row of one frame.
+    pipeline : what to compute per frame (:class:`FramePipeline`).
+    on_frame : callable ``(frame, per-particle values)`` called in input order for every good
+        frame (e.g. to write the per-particle dump).
     progress : label of the tqdm bar.
     skip_bad : skip a frame that fails its checks or a modifier (it is listed in the second
         list) instead of stopping with :class:`InputError`.
+    workers : frames run in this many local processes (one torch thread each); 1 = here.
+    ray_address : run every frame as a Ray task on this cluster ("local" starts one) instead.
     """
     from tqdm import tqdm
 
-    from .ovito_data import frame_data
-
     rows, skipped = [], []
-    for number, frame in tqdm(trajectory.frames(skip_bad=skip_bad), desc=progress, unit="frame"):
-        if isinstance(frame, BadFrame):
-            skipped.append(skipped_row(number, frame.source, frame.index, frame.reason))
-            continue
-        data = frame_data(frame.configuration, frame.timestep, frame.source)
-        try:
-            for modifier in modifiers:
-                data.apply(modifier)
-        except (RuntimeError, ValueError) as err:
-            if not skip_bad:
-                raise InputError(f"trajectory frame {number}: {frame.source}, frame {frame.index}: "
-                                 f"{first_line(err)}") from err
-            skipped.append(skipped_row(number, frame.source, frame.index, first_line(err)))
-            continue
-        rows.append(row_of(data, number, frame))
+    stream = trajectory.frames(skip_bad=skip_bad)
+    with frame_executor(workers, ray_address) as run:
+        for number, frame, outcome in tqdm(run(pipeline, stream), desc=progress, unit="frame"):
+            if isinstance(frame, BadFrame):
+                skipped.append(skipped_row(number, frame.source, frame.index, frame.reason))
+                continue
+            attributes, particles, reason = outcome
+            if reason:
+                if not skip_bad:
+                    raise InputError(f"trajectory frame {number}: {frame.source}, frame "
+                                     f"{frame.index}: {reason}")
+                skipped.append(skipped_row(number, frame.source, frame.index, reason))
+                continue
+            rows.append(dict(base_row(number, frame), **attributes))
+            if on_frame is not None:
+                on_frame(frame, particles)
     if not rows:
         raise InputError(f"{trajectory.source} has no usable frame")
     return rows, skipped
+
+
+@contextmanager
+def frame_executor(workers: int = 1, ray_address: str | None = None):
+    """A context giving ``run(pipeline, stream)``: ``(number, frame, outcome)`` for every
+    ``(number, frame)`` of ``stream``, in input order, computed here, in ``workers`` local
+    processes or as Ray tasks. Only a few frames per worker are in flight, so memory stays flat
+    in the length of the trajectory. A bad frame's outcome is None."""
+    if int(workers) < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    if ray_address:
+        with _ray_submit(ray_address, workers) as submit:
+            yield lambda pipeline, stream: _in_order(pipeline, stream, submit, 4 * workers)
+    elif workers == 1:
+        yield lambda pipeline, stream: (
+            (number, frame, None if isinstance(frame, BadFrame) else frame_outcome(pipeline, frame))
+            for number, frame in stream)
+    else:
+        pool = worker_pool(int(workers))
+        submit = lambda pipeline, frame: pool.submit(frame_outcome, pipeline, frame).result
+        yield lambda pipeline, stream: _in_order(pipeline, stream, submit, 4 * workers)
+
+
+_POOLS: dict = {}
+
+
+def worker_pool(workers: int):
+    """The process pool of ``workers`` workers, started once per session and kept: a worker
+    imports torch and OVITO and loads the model once, not once per command."""
+    pool = _POOLS.get(workers)
+    if pool is None or getattr(pool, "_broken", False):
+        import atexit
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # forkserver: workers start from a clean process that has imported the modifiers once,
+        # not from a copy of this one (its torch, OpenMP and OVITO threads cannot be forked)
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload(["ovito_glassml.batch", "ovito_glassml.modifiers"])
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_one_thread)
+        _POOLS[workers] = pool
+        atexit.register(pool.shutdown)
+    return pool
+
+
+def _one_thread() -> None:
+    """One torch/OpenMP thread per worker process: N workers use N cores, not N x N."""
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _in_order(pipeline, stream, submit, ahead: int):
+    """Submit frames ``ahead`` at a time and yield their outcomes in input order."""
+    from collections import deque
+
+    pending: deque = deque()
+    for number, frame in stream:
+        result = (lambda: None) if isinstance(frame, BadFrame) else submit(pipeline, frame)
+        pending.append((number, frame, result))
+        if len(pending) >= ahead:
+            number0, frame0, result0 = pending.popleft()
+            yield number0, frame0, result0()
+    while pending:
+        number0, frame0, result0 = pending.popleft()
+        yield number0, frame0, result0()
+
+
+@contextmanager
+def _ray_submit(address: str, workers: int):
+    try:
+        import ray
+    except ImportError as err:
+        raise InputError("--ray-address needs Ray: pip install 'ovito-glassml[ray]'") from err
+    started = not ray.is_initialized()
+    if started:
+        local = address == "local"
+        ray.init(address=None if local else address, num_cpus=workers if local else None,
+                 log_to_driver=False, include_dashboard=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    remote = ray.remote(num_cpus=1)(frame_outcome)
+    try:
+        yield lambda pipeline, frame: (lambda ref=remote.remote(pipeline, frame): ray.get(ref))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def skipped_row(number: int, source: str, index: int, reason: str) -> dict:
@@ -208,23 +369,25 @@ from .frames import first_line  # noqa: E402  (re-exported for the commands)
 def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | None = None,
                         attention: bool = True, force: bool = False,
                         skip_bad: bool = False, b_type: int | None = None,
-                        per_particle: bool = False) -> list[dict]:
+                        per_particle: bool = False, workers: int = 1,
+                        ray_address: str | None = None) -> list[dict]:
     """Glass probability, the three metrics and the attention counts of every frame.
 
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
     attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
     ``out/frames.csv`` and one plot per column. ``model`` is a model folder or a shipped model's
     name, empty for the default; ``b_type`` the type the metrics count as B (default: each
-    frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's). ``out`` is written whole
-    or not at all: a folder with results is replaced only with ``force``. ``skip_bad`` skips
-    (and lists in ``out/skipped_frames.csv``) frames that fail. ``per_particle`` also writes
-    ``out/particles.dump.gz``, every frame's particles with their local glass probability and
-    attention (:mod:`ovito_glassml.particle_output`). Returns the rows.
+    frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's).
+    ``out`` is written whole or not at all: a folder with results is replaced only with
+    ``force``. ``skip_bad`` skips (and lists in ``out/skipped_frames.csv``) frames that fail.
+    ``per_particle`` also writes ``out/particles.dump.gz``, every frame's particles with their
+    local glass probability and attention (:mod:`ovito_glassml.particle_output`). ``workers``
+    local processes (or Ray tasks on ``ray_address``) share the frames; the output is the same
+    as one worker's. Returns the rows.
     """
     from .fileio import check_output_folder, replaced_folder
-    from .modifiers import AttentionModifier, GlassClassifierModifier, GlassMetricsModifier
     from .modifiers.loading import cached_classifier
-    from .particle_output import PARTICLES_FILE, ParticleDump, particle_values
+    from .particle_output import PARTICLES_FILE, ParticleDump
 
     check_output_folder(out, force)
     # load the model first: a wrong model folder is reported before any frame is read
@@ -234,32 +397,18 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     if per_particle and not classifier.reads_windows:
         raise InputError(f"--per-particle needs a model with per-particle probabilities (a "
                          f"D-MPNN); {model or 'the model'} is a {classifier.kind} model")
-    modifiers = [GlassClassifierModifier(model_path=model, local_probability=per_particle),
-                 GlassMetricsModifier(b_type=b_type or 0)]
-    if attention:
-        attention_modifier = AttentionModifier(model_path=model, b_type=b_type or 0)
-        if cutoff is not None:
-            attention_modifier.cutoff = cutoff
-        modifiers.append(attention_modifier)
     columns = classify_columns(classifier, attention)
-
-    particles = None
-
-    def row_of(data, number, frame):
-        row = base_row(number, frame)
-        row.update({name: data.attributes[attribute] for name, attribute in columns.items()})
-        if particles is not None:
-            config = frame.configuration
-            particles.write(config, frame.timestep, frame.ids,
-                            particle_values(data, config.n_particles))
-        return row
-
+    pipeline = FramePipeline(tuple(columns.items()), model=model, cutoff=cutoff,
+                             attention=attention, b_type=b_type, per_particle=per_particle)
     with replaced_folder(out, force) as staging:
-        if per_particle:
-            particles = ParticleDump(Path(staging) / PARTICLES_FILE)
+        particles = ParticleDump(Path(staging) / PARTICLES_FILE) if per_particle else None
         try:
-            rows, skipped = run_frames(trajectory, modifiers, row_of, progress="classify",
-                                       skip_bad=skip_bad)
+            rows, skipped = run_frames(
+                trajectory, pipeline,
+                (lambda frame, values: particles.write(frame.configuration, frame.timestep,
+                                                       frame.ids, values)) if particles else None,
+                progress="classify", skip_bad=skip_bad, workers=workers,
+                ray_address=ray_address)
         finally:
             if particles is not None:
                 particles.close()
@@ -286,28 +435,24 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
 
 def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
                  skip_bad: bool = False, skipped: list | None = None,
-                 b_type: int | None = None) -> list[dict]:
+                 b_type: int | None = None, workers: int = 1,
+                 ray_address: str | None = None) -> list[dict]:
     """One table row per frame of ``source``: frame, timestep, temperature and the three metrics.
 
     With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list);
-    ``b_type`` is the type counted as B (default: each frame's minority type).
+    ``b_type`` is the type counted as B (default: each frame's minority type); ``workers`` and
+    ``ray_address`` spread the frames as in :func:`classify_trajectory`.
     """
     from .metrics import METRIC_NAMES
-    from .modifiers import GlassMetricsModifier
     from .modifiers.metrics import METRIC_ATTRIBUTES
 
     if num_neighbors < 1:
         raise InputError(f"num_neighbors must be at least 1, got {num_neighbors}")
     trajectory = open_trajectory(source)
-
-    def row_of(data, number, frame):
-        row = base_row(number, frame)
-        row.update({name: data.attributes[METRIC_ATTRIBUTES[name]] for name in METRIC_NAMES})
-        return row
-
-    rows, bad = run_frames(trajectory, [GlassMetricsModifier(num_neighbors=num_neighbors,
-                                                             b_type=b_type or 0)],
-                           row_of, progress="metrics", skip_bad=skip_bad)
+    pipeline = FramePipeline(tuple((name, METRIC_ATTRIBUTES[name]) for name in METRIC_NAMES),
+                             b_type=b_type, num_neighbors=num_neighbors)
+    rows, bad = run_frames(trajectory, pipeline, progress="metrics", skip_bad=skip_bad,
+                           workers=workers, ray_address=ray_address)
     if skipped is not None:
         skipped.extend(bad)
     return rows

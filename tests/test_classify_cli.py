@@ -266,3 +266,43 @@ def test_per_particle_output_is_not_written_when_a_frame_fails(model, tmp_path,
                  str(out), "--per-particle"]) == 2
     assert not out.exists()
     assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".out*"))
+
+
+def _outputs(folder):
+    files = ["frames.csv", "skipped_frames.csv", "particles.dump.gz"]
+    return {name: (folder / name).read_bytes() for name in files if (folder / name).exists()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("skip_bad", [False, True], ids=["good frames", "--skip-bad-frames"])
+def test_two_workers_write_exactly_what_one_worker_writes(model, tmp_path, skip_bad,
+                                                           trajectory_with_a_bad_frame):
+    source = (trajectory_with_a_bad_frame if skip_bad else
+              str(ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11" / "T*.dump"))
+    extra = ["--skip-bad-frames"] if skip_bad else []
+    for workers in ("1", "2"):
+        assert main(["classify", source, "--model", str(model), "--out",
+                     str(tmp_path / workers), "--per-particle", "--workers", workers] + extra) == 0
+        assert main(["metrics", source, "--out", str(tmp_path / f"metrics{workers}"),
+                     "--workers", workers] + extra) == 0
+    one, two = _outputs(tmp_path / "1"), _outputs(tmp_path / "2")
+    assert one == two and one["frames.csv"].count(b"\n") == (3 if skip_bad else 7)
+    assert ("skipped_frames.csv" in one) == skip_bad
+    assert _outputs(tmp_path / "metrics1") == _outputs(tmp_path / "metrics2")
+
+
+@pytest.mark.slow
+def test_frames_as_ray_tasks_write_exactly_what_one_worker_writes(model, tmp_path):
+    pytest.importorskip("ray")
+    source = str(ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11" / "T*.dump")
+    assert main(["classify", source, "--model", str(model), "--out", str(tmp_path / "one")]) == 0
+    assert main(["classify", source, "--model", str(model), "--out", str(tmp_path / "ray"),
+                 "--ray-address", "local", "--workers", "2"]) == 0
+    assert _outputs(tmp_path / "one") == _outputs(tmp_path / "ray")
+
+
+def test_workers_below_one_are_refused_before_any_output(tmp_path, capsys):
+    source = str(ROOT / "data" / "small" / "slow" / "tcool20000" / "seed11" / "T*.dump")
+    assert main(["metrics", source, "--out", str(tmp_path / "out"), "--workers", "0"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

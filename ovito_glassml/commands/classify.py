@@ -22,14 +22,16 @@ def register(sub) -> None:
                    help="model folder, or a shipped model's name (default: ka2d, the 2D "
                         "Kob-Andersen D-MPNN shipped in the package)")
     add_b_type_argument(p)
+    add_parallel_arguments(p)
     p.add_argument("--cutoff", type=float, default=None,
                    help="high-attention cutoff on the relative attention (default: 2)")
     p.add_argument("--no-attention", action="store_true", help="skip the attention-graph counts")
     p.add_argument("--per-particle", action="store_true",
                    help="also write OUT/particles.dump.gz: every frame's particles (id type x y "
                         "[z]) with their local glass probability and attention, for OVITO")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads of this process (default 1: faster on a busy machine, "
+                        "and the same numbers as --workers, whose processes use one each)")
     p.set_defaults(func=run)
 
 
@@ -47,7 +49,8 @@ def run(args) -> int:
     rows = classify_trajectory(args.trajectory, out, model=args.model, cutoff=args.cutoff,
                                attention=not args.no_attention, force=args.force,
                                skip_bad=args.skip_bad_frames, b_type=args.b_type,
-                               per_particle=args.per_particle)
+                               per_particle=args.per_particle, workers=args.workers,
+                               ray_address=args.ray_address)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     report_skipped(out)
     return 0
@@ -58,6 +61,16 @@ def add_b_type_argument(p) -> None:
     p.add_argument("--b-type", type=int, default=None,
                    help="type id counted as B by the metrics (default: each frame's minority "
                         "type, B in the Kob-Andersen mixtures); every other type counts as A")
+
+
+def add_parallel_arguments(p) -> None:
+    """--workers and --ray-address of the commands that run every frame."""
+    p.add_argument("--workers", type=int, default=1,
+                   help="frames run in this many local processes, one torch thread each "
+                        "(default 1); the output is the same, in input order")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="run every frame as a Ray task on this cluster ('local' starts one with "
+                        "--workers CPUs; pip install 'ovito-glassml[ray]')")
 
 
 def add_output_arguments(p) -> None:

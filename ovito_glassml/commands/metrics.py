@@ -7,7 +7,7 @@ from pathlib import Path
 
 def register(sub) -> None:
     from ..metrics import PAPER_NUM_NEIGHBORS
-    from .classify import add_b_type_argument, add_output_arguments
+    from .classify import add_b_type_argument, add_output_arguments, add_parallel_arguments
 
     p = sub.add_parser(
         "metrics", help="the three structural metrics (Fig. 10) for every frame of a trajectory",
@@ -24,6 +24,7 @@ def register(sub) -> None:
     p.add_argument("--num-neighbors", type=int, default=PAPER_NUM_NEIGHBORS,
                    help="nearest neighbours joined to each B particle (paper: 2)")
     add_b_type_argument(p)
+    add_parallel_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -37,7 +38,8 @@ def run(args) -> int:
     with replaced_folder(out, args.force) as staging:
         skipped = []
         rows = metrics_rows(args.trajectory, args.num_neighbors, skip_bad=args.skip_bad_frames,
-                            skipped=skipped, b_type=args.b_type)
+                            skipped=skipped, b_type=args.b_type, workers=args.workers,
+                            ray_address=args.ray_address)
         write_results(staging, rows, list(METRIC_NAMES), skipped)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     report_skipped(out)

@@ -20,6 +20,8 @@ def register(sub) -> None:
                                       "Adam with the paper's learning-rate schedule.")
     d.add_argument("--data", required=True, help="training dataset (.npz or manifest .csv)")
     d.add_argument("--out", required=True, help="model folder to write (also holds checkpoint.pt)")
+    d.add_argument("--seeds", help="train on these runs only, e.g. 1-10 (the rest held out for "
+                                   "`glassml heldout`); default: every run of --data")
     d.add_argument("--window-length", type=float, default=recipe.window_length,
                    help="l_win in (0, 1] (paper 0.1-0.3)")
     d.add_argument("--num-neighbors", type=int, default=recipe.num_neighbors,
@@ -134,10 +136,20 @@ def _train_dmpnn(args, out) -> int:
     import numpy as np
 
     from ..datasets import load_dataset, split_by_run
+    from ..errors import InputError
     from ..graph_spec import GraphSpec
     from ..training.dmpnn import DMPNNTrainingConfig, train_dmpnn
 
     dataset = load_dataset(args.data)
+    if args.seeds:
+        from .simulate import parse_seeds
+
+        wanted = parse_seeds(args.seeds)
+        keep = np.flatnonzero(np.isin(dataset.seed, wanted))
+        if len(keep) == 0:
+            raise InputError(f"{args.data} has no runs with seeds {args.seeds}; its seeds are "
+                             f"{sorted(set(dataset.seed.tolist()))[:20]}")
+        dataset = dataset.subset(keep)
     train_idx = np.arange(len(dataset))
     test_idx = np.zeros(0, dtype=np.int64)
     if args.test_fraction > 0:
@@ -156,6 +168,7 @@ def _train_dmpnn(args, out) -> int:
         initial_lr=args.peak_lr / 10, peak_lr=args.peak_lr, final_lr=args.peak_lr / 10,
         length_unit=args.length_unit)
     provenance = {"dataset": str(args.data), "dataset_meta": dataset.meta,
+                  "seeds": sorted(set(dataset.seed.tolist())),
                   "train_indices": train_idx, "test_indices": test_idx, "seed": args.seed}
     train = dataset.subset(train_idx)
     _, history = train_dmpnn(train, out, config, device=args.device, resume=args.resume,
