@@ -13,5 +13,7 @@ def cached_dataset(path) -> PackedDataset:
     """``load_dataset(path)``, loaded once per process (Ray workers call objectives repeatedly)."""
     key = str(Path(path).resolve())
     if key not in _DATASETS:
-        _DATASETS[key] = load_dataset(key)
+        # loaded by the name it was given: a manifest's meta records its source as named, so
+        # results written from it name no machine's absolute path
+        _DATASETS[key] = load_dataset(path)
     return _DATASETS[key]
