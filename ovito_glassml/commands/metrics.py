@@ -40,7 +40,8 @@ def run(args) -> int:
         rows = metrics_rows(args.trajectory, args.num_neighbors, skip_bad=args.skip_bad_frames,
                             skipped=skipped, b_type=args.b_type, workers=args.workers,
                             ray_address=args.ray_address)
-        write_results(staging, rows, list(METRIC_NAMES), skipped)
+        write_results(staging, rows, list(METRIC_NAMES), skipped,
+                      args.workers if not args.ray_address else 1)
     print(f"{len(rows)} frames -> {out / 'frames.csv'} and plots in {out}")
     report_skipped(out)
     return 0
