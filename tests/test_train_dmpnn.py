@@ -63,6 +63,7 @@ def test_torch_scheduler_follows_the_pure_schedule():
     np.testing.assert_allclose(seen, [learning_rate(s, 3, 5) for s in range(15)], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_brief_training_separates_held_out_runs_of_dataset1(trained, dataset, split):
     folder, history = trained
     assert history[-1]["loss"] < history[0]["loss"]
@@ -71,6 +72,7 @@ def test_brief_training_separates_held_out_runs_of_dataset1(trained, dataset, sp
     assert scores["n"] == len(split[1]) and scores["auc"] >= 0.9
 
 
+@pytest.mark.slow
 def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
     config = quick(hidden_size=8, epochs=1)
     a, _ = train_dmpnn(dataset.subset([0, 1, 2, 3, 20, 21, 22, 23]), tmp_path / "a", config, progress=False)
@@ -79,6 +81,7 @@ def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
         assert torch.equal(x, y), name
 
 
+@pytest.mark.slow
 def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path):
     train = dataset.subset([0, 1, 2, 3, 20, 21, 22, 23])
     config = quick(hidden_size=8, dropout=0.2, epochs=3)
@@ -91,6 +94,7 @@ def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path
         assert torch.equal(x, y), name
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused(dataset, tmp_path):
     train = dataset.subset([0, 1, 22, 23])
     config = quick(hidden_size=8, epochs=2)
@@ -106,6 +110,7 @@ def test_training_needs_both_classes(dataset, tmp_path):
         train_dmpnn(glass_only, tmp_path, quick(epochs=1), progress=False)
 
 
+@pytest.mark.slow
 def test_evaluate_command_prints_and_writes_auc_accuracy_n(trained, tmp_path, capsys):
     folder, _ = trained
     out = tmp_path / "scores.json"
@@ -115,6 +120,7 @@ def test_evaluate_command_prints_and_writes_auc_accuracy_n(trained, tmp_path, ca
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == 24
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_loadable_model_folder(tmp_path):
     out = tmp_path / "cli"
     code = main(["train", "dmpnn", "--data", str(DATA), "--out", str(out), "--epochs", "1",
@@ -132,6 +138,7 @@ def test_evaluate_command_reports_a_missing_model_folder_in_one_line(tmp_path, c
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_readout_normalisation_ends_with_the_final_networks_training_statistics(dataset, split, tmp_path):
     """After training, the readout norm's mean and variance are those of the final network's
     graph vectors on training windows (not running averages that trail the training)."""
