@@ -18,8 +18,12 @@ data/small 30x30 frames tiled 2x2 into a 60x60 box):
 * the pooled head (``build_cnn(head="pooled")``, what the campaign's CNN cross-validations
   train) against the paper's dense head, float32, same batches: the ratio of ms/sample.
 
+``--quick`` renders a few images and times one float32 batch of 2 per head, without the
+oneDNN comparison (two more TensorFlow processes) and says so: what the test suite runs, every
+part of the benchmark's own code runs, nothing is measured.
+
 Usage: ``python benchmarks/bench_cnn.py --json FILE [--renders N] [--batches B]
-[--batch-sizes 20,50]``
+[--batch-sizes 20,50] [--quick]``
 """
 
 from __future__ import annotations
@@ -197,7 +201,8 @@ def onednn_ratio(batch_size: int, batches: int) -> dict:
             "speedup": off / on}
 
 
-def main(argv=None) -> int:
+def main(argv=None) -> dict:
+    """Run the benchmark, print the figures, write them to ``--json`` and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="where to write the figures")
     parser.add_argument("--renders", type=int, default=200, help="images per rendering round")
@@ -207,14 +212,19 @@ def main(argv=None) -> int:
     parser.add_argument("--precisions", default=",".join(PRECISIONS),
                         help="training precisions, comma-separated (mixed_bfloat16 is ~6x slower "
                              "than float32 on CPUs without AVX-512 BF16)")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 renders, one float32 batch of 2, no oneDNN comparison (the test "
+                             "suite's mode)")
     parser.add_argument("--onednn-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.renders, args.batch_sizes, args.batches, args.precisions = 3, "2", 1, "float32"
 
     frames, source = paper_frames()
     if args.onednn_child:       # one float32 timing in this process's TensorFlow, as JSON
-        print(json.dumps(bench_training(frames, int(args.batch_sizes.split(",")[0]),
-                                        args.batches, "float32")))
-        return 0
+        row = bench_training(frames, int(args.batch_sizes.split(",")[0]), args.batches, "float32")
+        print(json.dumps(row))
+        return row
     print(f"configuration: {source}", flush=True)
     rendering = bench_rendering(frames, args.renders)
     rows = {"vectorised, one per call": rendering["vectorised_images_per_s"],
@@ -254,10 +264,14 @@ def main(argv=None) -> int:
     print(f"fastest: {best_ms:.1f} ms/sample (batch {best['batch_size']}, {best['precision']}); "
           f"target <= {TARGET_TRAIN_MS_PER_SAMPLE} ms: "
           f"{'met' if best_ms <= TARGET_TRAIN_MS_PER_SAMPLE else 'missed'}", flush=True)
-    onednn = onednn_ratio(int(args.batch_sizes.split(",")[0]), args.batches)
-    print(f"oneDNN kernels: {onednn['ms_per_sample_onednn']:.1f} ms/sample against "
-          f"{onednn['ms_per_sample_tensorflow_kernels']:.1f} without (float32, batch "
-          f"{onednn['batch_size']}): {onednn['speedup']:.2f}x", flush=True)
+    if args.quick:
+        onednn = {"skipped": "not in --quick (two more TensorFlow processes)"}
+        print("oneDNN comparison skipped: not in --quick", flush=True)
+    else:
+        onednn = onednn_ratio(int(args.batch_sizes.split(",")[0]), args.batches)
+        print(f"oneDNN kernels: {onednn['ms_per_sample_onednn']:.1f} ms/sample against "
+              f"{onednn['ms_per_sample_tensorflow_kernels']:.1f} without (float32, batch "
+              f"{onednn['batch_size']}): {onednn['speedup']:.2f}x", flush=True)
     batch_size = int(args.batch_sizes.split(",")[0])
     pooled = bench_training(frames, batch_size, args.batches, "float32", "pooled")
     # the paper's head at the same batch size and precision, timed above unless float32 was left out
@@ -274,7 +288,7 @@ def main(argv=None) -> int:
           f"{heads['batch_size']}, cached images): {heads['speedup_pooled_over_dense']:.2f}x",
           flush=True)
     result = {
-        "configuration": source, "rendering": rendering, "training": training,
+        "quick": args.quick, "configuration": source, "rendering": rendering, "training": training,
         "onednn": onednn, "heads": heads,
         "training_fastest": {"ms_per_sample": best_ms, "batch_size": best["batch_size"],
                              "precision": best["precision"],
@@ -285,8 +299,8 @@ def main(argv=None) -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.json}")
-    return 0
+    return result
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -15,6 +15,7 @@ data/paper/slow/tcool200000/seed*/T*.dump.gz, relative to the repository).
 While that campaign has not written any, the benchmark tiles 2x2 copies of data/small frames
 (1080 particles in 30x30) into 4320-particle 60x60 frames and says so in the JSON.
 Model: ``--model`` (default: the shipped model if present, else the tests' tiny model, trained here).
+``--quick`` reads two frames (what the test suite runs: every part runs, nothing is measured).
 
     python benchmarks/bench_ovito.py --json benchmarks/results/bench_ovito.json
 """
@@ -85,13 +86,17 @@ def time_metrics(configs: list[Configuration]) -> dict:
             "metrics_speedup_vs_networkx": t_ref / t_ours}
 
 
-def main() -> int:
+def main(argv=None) -> dict:
+    """Run the benchmark, print the figures, write them to ``--json`` and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", required=True, help="file for the figures")
     parser.add_argument("--frames", default=PAPER_FRAMES, help="glob of 4320-particle dumps")
     parser.add_argument("--max-frames", type=int, default=20)
     parser.add_argument("--model", default="", help="model folder (default: shipped, else tiny)")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true",
+                        help="two frames (the test suite's mode)")
+    args = parser.parse_args(argv)
+    max_frames = 2 if args.quick else args.max_frames
 
     import torch
 
@@ -102,10 +107,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         pattern = args.frames if Path(args.frames).is_absolute() else str(ROOT / args.frames)
-        files = sorted(glob.glob(pattern))[:args.max_frames]
+        files = sorted(glob.glob(pattern))[:max_frames]
         source = f"paper campaign dumps ({args.frames})"
         if not files:
-            files, source = tiled_frames(tmp, args.max_frames)
+            files, source = tiled_frames(tmp, max_frames)
         configs = [read_dump(f) for f in files]
 
         model = args.model
@@ -119,7 +124,7 @@ def main() -> int:
                 model = str(train_tiny_dmpnn(tmp / "tiny"))
                 model_source = "tests' tiny D-MPNN (hidden 32, k=2, T=3), trained here"
 
-        results = {"frames": len(files), "particles_per_frame": int(configs[0].n_particles),
+        results = {"quick": args.quick, "frames": len(files), "particles_per_frame": int(configs[0].n_particles),
                    "frame_source": source, "model": model_source}
         results.update(time_metrics(configs))
         results["metrics_pipeline_frames_per_s"] = time_pipeline(files, GlassMetricsModifier())
@@ -131,8 +136,8 @@ def main() -> int:
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return results
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -43,6 +43,15 @@ def compute(path, *modifiers):
     return pipeline.compute()
 
 
+def run_generator(generator):
+    """The value a progress-yielding generator returns."""
+    try:
+        while True:
+            next(generator)
+    except StopIteration as stop:
+        return stop.value
+
+
 def test_entry_points_resolve_to_the_modifier_classes():
     loaded = {ep.load() for ep in entry_points(group="OVITO.Modifier")}
     assert {GlassClassifierModifier, AttentionModifier, GlassMetricsModifier} <= loaded
@@ -79,16 +88,30 @@ def bond_vectors(data):
             + images @ np.asarray(data.cell)[:, :3].T)
 
 
-def test_classifier_writes_window_and_whole_frame_probabilities(classified):
-    assert 0.0 <= classified.attributes["GlassProbability"] <= 1.0
-    assert 0.0 <= classified.attributes["GlassProbability.WholeFrame"] <= 1.0
-    assert classified.attributes["GlassProbability.Windows"] > 1
+def test_classifier_writes_window_and_whole_frame_probabilities(model, classified):
+    from ovito_glassml.models import load_classifier
+
+    classifier, config = load_classifier(model), read_dump(GLASS)
+    assert classified.attributes["GlassProbability"] == pytest.approx(
+        classifier.glass_probability([config], "tiles")[0], rel=1e-5)
+    assert classified.attributes["GlassProbability.WholeFrame"] == pytest.approx(
+        classifier.glass_probability([config], "frame")[0], rel=1e-5)
+    assert classified.attributes["GlassProbability.Windows"] == len(
+        run_generator(classifier.classify_frame(config)).windows) > 1
 
 
-def test_classifier_local_probability_covers_every_particle(classified):
+def test_classifier_local_probability_is_the_mean_of_the_windows_holding_each_particle(
+        model, classified):
+    from ovito_glassml.models import load_classifier
+
+    result = run_generator(load_classifier(model).classify_frame(read_dump(GLASS)))
+    total, count = np.zeros(classified.particles.count), np.zeros(classified.particles.count)
+    for members, probability in zip(result.windows, result.window_probabilities):
+        np.add.at(total, members, probability)
+        np.add.at(count, members, 1)
+    assert count.min() >= 1                                 # the tiles cover every particle
     local = np.asarray(classified.particles["Glass Probability"])
-    assert local.shape == (classified.particles.count,)
-    assert np.all((local >= 0) & (local <= 1))
+    np.testing.assert_allclose(local, total / count, rtol=1e-6)
 
 
 def test_classifier_calls_the_glass_a_glass_and_the_liquid_a_liquid(model, classified):
@@ -264,33 +287,54 @@ def test_a_model_folder_loads_once(model):
 
 @pytest.fixture(scope="module")
 def cnn_model(tmp_path_factory):
-    """The paper's CNN, untrained, saved as a model folder: enough to prove the CNN path."""
+    """The paper's CNN with the pooled head, untrained, saved as a model folder: enough to prove
+    the CNN path (the modifiers never look at the head; the dense one is 72 M weights)."""
     from ovito_glassml.models.cnn import build_cnn, save_cnn_weights
     from ovito_glassml.models.store import save_model
 
     folder = tmp_path_factory.mktemp("cnn")
-    save_cnn_weights(build_cnn(), folder)
-    return save_model(folder, "cnn", {"dropout": 0.0})
+    save_cnn_weights(build_cnn(head="pooled"), folder)
+    return save_model(folder, "cnn", {"dropout": 0.0, "head": "pooled"})
 
 
-def test_both_models_implement_the_classifier_protocol(model, cnn_model):
-    from ovito_glassml.models import Classifier, load_classifier
+@pytest.mark.tensorflow
+def test_both_models_answer_the_classifier_protocol_with_their_own_readings(model, cnn_model):
+    from ovito_glassml.errors import InputError
+    from ovito_glassml.modifiers.loading import cached_classifier
 
-    for folder in (model, cnn_model):
-        assert isinstance(load_classifier(folder), Classifier)
+    config = read_dump(GLASS)
+    dmpnn, cnn = cached_classifier(str(model)), cached_classifier(str(cnn_model))
+    assert (dmpnn.kind, dmpnn.reads_windows, dmpnn.has_attention) == ("dmpnn", True, True)
+    assert (cnn.kind, cnn.reads_windows, cnn.has_attention) == ("cnn", False, False)
+    # the frame's reading is the tile mean for the D-MPNN, the one image for the CNN
+    for classifier, mode in ((dmpnn, "tiles"), (cnn, "frame")):
+        result = run_generator(classifier.classify_frame(config))
+        assert result.probability == pytest.approx(
+            classifier.glass_probability([config], mode)[0], rel=1e-5)
+    attention = dmpnn.frame_attention(config)     # a weight per directed edge, one per step
+    assert attention.weights.shape[1] == attention.edge_index.shape[1] > config.n_particles
+    np.testing.assert_allclose(attention.weights.sum(axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(InputError, match="no attention"):
+        cnn.frame_attention(config)
 
 
+@pytest.mark.tensorflow
 def test_classifier_reads_a_cnn_model_folder_too(cnn_model):
+    from ovito_glassml.modifiers.loading import cached_classifier
+
     data = compute(GLASS, GlassClassifierModifier(model_path=str(cnn_model)))
-    assert 0.0 <= data.attributes["GlassProbability"] <= 1.0
+    expected = cached_classifier(str(cnn_model)).glass_probability([read_dump(GLASS)])[0]
+    assert data.attributes["GlassProbability"] == pytest.approx(expected, rel=1e-5)
     assert "GlassProbability.WholeFrame" not in data.attributes  # a D-MPNN-only reading
 
 
+@pytest.mark.tensorflow
 def test_attention_refuses_a_model_without_attention(cnn_model):
     with pytest.raises(ValueError, match="no edge self-attention"):
         compute(GLASS, AttentionModifier(model_path=str(cnn_model)))
 
 
+@pytest.mark.tensorflow
 def test_rendering_beside_tensorflow_is_refused_not_crashed(cnn_model, tmp_path):
     from ovito_glassml.render import render_pipeline
 

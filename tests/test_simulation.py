@@ -36,12 +36,14 @@ def glassml(*args, cwd=None):
                           text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow
 def test_every_run_saves_every_temperature_once(campaign):
     _, rows = campaign
     keys = [(r["seed"], r["temperature"]) for r in rows]
     assert len(keys) == len(set(keys)) == len(SEEDS) * len(SMALL.temperatures)
 
 
+@pytest.mark.slow
 def test_dumps_hold_exactly_n_particles_split_65_35(campaign):
     _, rows = campaign
     for row in rows:
@@ -52,6 +54,7 @@ def test_dumps_hold_exactly_n_particles_split_65_35(campaign):
         np.testing.assert_allclose(config.box, [SMALL.box_length] * 2)
 
 
+@pytest.mark.slow
 def test_configurations_are_saved_on_the_linear_ramp(campaign):
     _, rows = campaign
     for row in rows:
@@ -59,6 +62,7 @@ def test_configurations_are_saved_on_the_linear_ramp(campaign):
         assert row["step"] == expected_step
 
 
+@pytest.mark.slow
 def test_kinetic_temperature_follows_the_ramp(campaign):
     _, rows = campaign
     temps = np.array([r["temperature"] for r in rows])
@@ -70,11 +74,13 @@ def test_kinetic_temperature_follows_the_ramp(campaign):
     assert np.all(np.diff(means) > 0)
 
 
+@pytest.mark.slow
 def test_inherent_structure_energy_lies_below_the_instantaneous_energy(campaign):
     _, rows = campaign
     assert all(r["e_is"] < r["e_inst"] for r in rows)
 
 
+@pytest.mark.slow
 def test_inherent_structure_energy_falls_as_the_liquid_cools(campaign):
     _, rows = campaign
     mean = {t: np.mean([r["e_is"] for r in rows if r["temperature"] == t])
@@ -83,6 +89,7 @@ def test_inherent_structure_energy_falls_as_the_liquid_cools(campaign):
     assert mean[0.44] < mean[1.99]
 
 
+@pytest.mark.slow
 def test_dumps_open_in_ovito_as_2d_periodic_frames(campaign):
     from ovito.io import import_file
 
@@ -93,6 +100,7 @@ def test_dumps_open_in_ovito_as_2d_periodic_frames(campaign):
     assert data.cell.pbc[0] and data.cell.pbc[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", [SMALL, KA3D_PRESETS["small"]], ids=["2d", "3d"])
 def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path, preset):
     """`lmp -in ka2d_cool.in -var ...` (ka3d_cool.in in 3D) and run_simulation() are the same
@@ -108,6 +116,7 @@ def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path,
         assert (plain / name).read_bytes() == (driver_dir / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_a_3d_run_writes_3d_dumps_of_n_particles_split_80_20(tmp_path):
     config = replace(KA3D_PRESETS["small"], temperatures=(0.5, 0.05))
     folder = run_simulation(config, seed=5, outdir=tmp_path)
@@ -125,6 +134,7 @@ def read_manifest_rows(path):
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_plain_lammps_input_creates_its_output_folder(tmp_path):
     """The README's `lmp -in ... -var outdir run7` works when run7 does not exist yet."""
     config = replace(SMALL, temperatures=(0.05,), t_cool=500, t_melt=100)
@@ -135,6 +145,7 @@ def test_plain_lammps_input_creates_its_output_folder(tmp_path):
     assert (tmp_path / "run7" / "T0.05_is.dump").exists()
 
 
+@pytest.mark.slow
 def test_inherent_structure_dump_is_the_minimised_configuration(campaign):
     """Beside each snapshot lies its inherent structure: same particles, moved, at lower energy."""
     out, rows = campaign
@@ -147,6 +158,7 @@ def test_inherent_structure_dump_is_the_minimised_configuration(campaign):
     assert row["e_is"] < row["e_inst"]
 
 
+@pytest.mark.slow
 def test_energies_are_those_of_the_unshifted_potential(tmp_path):
     """E_IS and E_inst are on the paper's scale: the unshifted Kob-Andersen pair energy."""
     from ovito_glassml.potential import pair_energy_per_particle
@@ -162,6 +174,7 @@ def test_energies_are_those_of_the_unshifted_potential(tmp_path):
         assert row["e_inst"] == pytest.approx(thermal, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_finishes_without_duplicates(tmp_path):
     out = tmp_path / "killed"
     seeds = "31-36"
@@ -239,6 +252,7 @@ def _point_nowhere(dest, rows):
     (_drop_type_column, "no 'type' column"),
     (_point_nowhere, "does not exist"),
 ])
+@pytest.mark.slow
 def test_bad_dumps_and_manifests_fail_clearly_and_write_nothing(campaign, tmp_path, mutate, message):
     _, rows = campaign
     manifest = _copy_manifest(rows, tmp_path / "m", mutate)
@@ -250,6 +264,7 @@ def test_bad_dumps_and_manifests_fail_clearly_and_write_nothing(campaign, tmp_pa
     assert not out.exists() or not list(out.glob("*.npz"))
 
 
+@pytest.mark.slow
 def test_two_campaigns_can_share_an_output_folder(tmp_path):
     """A second campaign started in the same folder leaves the first one's runs in flight alone."""
     out = tmp_path / "shared"
@@ -268,6 +283,7 @@ def test_two_campaigns_can_share_an_output_folder(tmp_path):
     assert {(r["seed"], r["t_cool"]) for r in rows} == {(41, 4000), (42, 4000), (43, 3000)}
 
 
+@pytest.mark.slow
 def test_datasets_on_inherent_structures_hold_the_minimised_frames_of_the_same_rows(campaign):
     """dataset<k>-is: the same runs, temperatures and labels as dataset k, minimised frames."""
     from ovito_glassml.datasets import build_datasets
@@ -284,6 +300,7 @@ def test_datasets_on_inherent_structures_hold_the_minimised_frames_of_the_same_r
     assert np.allclose(inherent[0].positions, read_dump(rows[0]["is_path"]).positions, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_tg_labelled_dataset_leaves_out_the_band_around_tg(campaign):
     """The shipped model's training set: glass below Tg - band, liquid above Tg + band, none between."""
     from ovito_glassml.datasets import build_tg_dataset
@@ -313,6 +330,7 @@ def test_dataset6_of_disjoint_seed_sets_pairs_the_same_liquid_temperature():
     assert not set(parts[0].seed) & set(parts[1].seed)
 
 
+@pytest.mark.slow
 def test_a_second_campaign_skips_the_seed_a_live_one_is_running(tmp_path):
     """Two campaigns asked for the same seed: the second leaves it to the first, whose run survives."""
     out = tmp_path / "shared"

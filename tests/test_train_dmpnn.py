@@ -63,6 +63,7 @@ def test_torch_scheduler_follows_the_pure_schedule():
     np.testing.assert_allclose(seen, [learning_rate(s, 3, 5) for s in range(15)], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_brief_training_separates_held_out_runs_of_dataset1(trained, dataset, split):
     folder, history = trained
     assert history[-1]["loss"] < history[0]["loss"]
@@ -71,6 +72,7 @@ def test_brief_training_separates_held_out_runs_of_dataset1(trained, dataset, sp
     assert scores["n"] == len(split[1]) and scores["auc"] >= 0.9
 
 
+@pytest.mark.slow
 def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
     config = quick(hidden_size=8, epochs=1)
     a, _ = train_dmpnn(dataset.subset([0, 1, 2, 3, 20, 21, 22, 23]), tmp_path / "a", config, progress=False)
@@ -79,6 +81,7 @@ def test_training_is_repeatable_with_a_seed(dataset, tmp_path):
         assert torch.equal(x, y), name
 
 
+@pytest.mark.slow
 def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path):
     train = dataset.subset([0, 1, 2, 3, 20, 21, 22, 23])
     config = quick(hidden_size=8, dropout=0.2, epochs=3)
@@ -91,6 +94,7 @@ def test_resumed_training_ends_where_an_uninterrupted_run_ends(dataset, tmp_path
         assert torch.equal(x, y), name
 
 
+@pytest.mark.slow
 def test_resume_with_other_settings_is_refused(dataset, tmp_path):
     train = dataset.subset([0, 1, 22, 23])
     config = quick(hidden_size=8, epochs=2)
@@ -106,6 +110,7 @@ def test_training_needs_both_classes(dataset, tmp_path):
         train_dmpnn(glass_only, tmp_path, quick(epochs=1), progress=False)
 
 
+@pytest.mark.slow
 def test_evaluate_command_prints_and_writes_auc_accuracy_n(trained, tmp_path, capsys):
     folder, _ = trained
     out = tmp_path / "scores.json"
@@ -115,6 +120,7 @@ def test_evaluate_command_prints_and_writes_auc_accuracy_n(trained, tmp_path, ca
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n"] == 24
 
 
+@pytest.mark.slow
 def test_train_command_writes_a_loadable_model_folder(tmp_path):
     out = tmp_path / "cli"
     code = main(["train", "dmpnn", "--data", str(DATA), "--out", str(out), "--epochs", "1",
@@ -134,6 +140,7 @@ def test_evaluate_command_reports_a_missing_model_folder_in_one_line(tmp_path, c
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_readout_normalisation_ends_with_the_final_networks_training_statistics(dataset, split, tmp_path):
     """After training, the readout norm's mean and variance are those of the final network's
     graph vectors on training windows (not running averages that trail the training)."""
@@ -159,3 +166,24 @@ def test_readout_normalisation_ends_with_the_final_networks_training_statistics(
     # other random windows than the training pass drew: agree within their sampling noise
     assert torch.all((norm.running_mean[live] - vectors.mean(dim=0)[live]).abs() < scale)
     assert torch.all((norm.running_var[live].sqrt() / scale - 1).abs() < 0.5)
+
+
+@pytest.mark.slow
+def test_the_committed_tiny_model_is_what_its_recipe_trains(tmp_path):
+    """tests/data/tiny-dmpnn, which the other tests read, is train_tiny_dmpnn's output today."""
+    from paths import SEED11
+    from ovito_glassml.configuration import read_dump
+    from tiny_model import TINY_MODEL, train_tiny_dmpnn
+
+    fresh = train_tiny_dmpnn(tmp_path / "tiny")
+    regenerate = "the trainer changed: write the folder anew with `python tests/tiny_model.py`"
+    committed, retrained = (json.loads((folder / "config.json").read_text())
+                            for folder in (TINY_MODEL, fresh))
+    for section in ("kind", "format_version", "graph", "hyperparameters", "data"):
+        assert retrained[section] == committed[section], f"{section}: {regenerate}"
+    # one thread on one kind of CPU trains bit for bit; another CPU may round differently
+    frames = [read_dump(path) for path in sorted(SEED11.glob("T*[0-9].dump"))]
+    for mode in ("tiles", "frame"):
+        np.testing.assert_allclose(load_classifier(fresh).glass_probability(frames, mode),
+                                   load_classifier(TINY_MODEL).glass_probability(frames, mode),
+                                   atol=0.02, err_msg=regenerate)

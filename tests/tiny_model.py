@@ -1,18 +1,25 @@
 """A tiny D-MPNN trained on data/small in seconds, for tests that need a real model folder.
 
 The package's shipped model (ovito_glassml/models/default) is what users get; tests must not
-depend on it, so they train this one the way the shipped model is trained: every saved
+depend on it, so they use this one, trained the way the shipped model is trained: every saved
 temperature of the slow-cooling seeds 1-10 of data/small, labelled glass below Tg and liquid
 above it (build_tg_dataset), random windows, ovito_glassml.training.dmpnn.train_dmpnn.
 Seeds 11 and 12 are never seen, so their cooling runs are fair test trajectories.
+
+The folder is committed (tests/data/tiny-dmpnn, 25 kB), so that the tests that only read a model
+train none; tests/test_train_dmpnn.py (slow) trains it again and compares. After a change of
+the trainer or the model folder, write it anew with ``python tests/tiny_model.py``.
 """
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "data" / "small" / "slow" / "manifest.csv"
+#: the committed tiny model folder
+TINY_MODEL = ROOT / "tests" / "data" / "tiny-dmpnn"
 #: Tg of the demo preset's runs is ~0.36; data/small saves 0.44 and 0.55 above it, 0.05 below
 TINY_TG = 0.3
 TRAIN_SEEDS = tuple(range(1, 11))
@@ -37,18 +44,6 @@ def train_tiny_dmpnn(folder, *, epochs=30, seed=0, window_length=0.4):
     train_dmpnn(train, folder, config, progress=False,
                 data_provenance={"labels": train.meta["labels"], "train_seeds": list(TRAIN_SEEDS)})
     return Path(folder)
-
-
-def session_model_folder(tmp_path_factory):
-    """The tiny model, trained once per pytest session (shared by every test module through the
-    session's base temporary directory)."""
-    import torch
-
-    torch.set_num_threads(1)
-    folder = tmp_path_factory.getbasetemp() / "tiny_dmpnn"
-    if not (folder / "config.json").exists():
-        train_tiny_dmpnn(folder)
-    return folder
 
 
 def write_dump(path, positions, types, box, *, z=None, with_types=True, timestep=0, extra=None,
@@ -152,3 +147,11 @@ def write_dump3d(path, positions, types, box, names=None):
         lines.append(f"{i + 1} {int(types[i])}{element} {x:.6f} {y:.6f} {z:.6f}")
     Path(path).write_text("\n".join(header + lines) + "\n")
     return Path(path)
+
+
+if __name__ == "__main__":
+    # writes the committed folder anew; the trainer's resumable checkpoint is not part of it
+    shutil.rmtree(TINY_MODEL, ignore_errors=True)
+    train_tiny_dmpnn(TINY_MODEL)
+    (TINY_MODEL / "checkpoint.pt").unlink(missing_ok=True)
+    print(f"wrote {TINY_MODEL}")
