@@ -346,3 +346,35 @@ def test_the_shipped_2d_model_refuses_a_3d_dump_in_an_ovito_pipeline(ka3d_manife
     pipeline.modifiers.append(GlassClassifierModifier(shipped_model="ka2d"))
     with pytest.raises(ValueError, match="is 3D; the model was trained on 2D"):
         pipeline.compute()
+
+
+# ------------------------------------------------------------------ baselines in 3D
+
+def test_3d_frames_get_the_3d_baselines_and_pair_energy_only_for_kob_andersen(systems):
+    from ovito_glassml.baselines import icosahedral_cells, steinhardt_q6
+    from ovito_glassml.training.window_baselines import particle_values, window_baselines
+
+    binary, ternary = systems["3d-binary-sigma"], systems["3d-ternary-angstrom"]
+    assert window_baselines(binary) == ("pair_energy", "nn_distance_std", "mean_q6",
+                                        "icosahedral_fraction")
+    # a user's ternary has no known potential: no pair energy baseline
+    assert window_baselines(ternary) == ("nn_distance_std", "mean_q6", "icosahedral_fraction")
+    values = particle_values(binary)
+    np.testing.assert_allclose(values["mean_q6"], steinhardt_q6(binary))
+    assert np.array_equal(values["icosahedral_fraction"], icosahedral_cells(binary).astype(float))
+    # q6 is a property of the geometry alone: the same in sigma and in Angstrom
+    scaled = Configuration(binary.positions * 2.5, binary.types, binary.box * 2.5)
+    np.testing.assert_allclose(steinhardt_q6(scaled), steinhardt_q6(binary), atol=1e-5)
+
+
+def test_frame_and_window_baselines_of_a_3d_dataset_use_the_3d_names(ka3d_manifest, tmp_path):
+    from ovito_glassml.datasets import load_dataset
+    from ovito_glassml.training.experiments import baselines
+    from tiny_model import labelled_manifest
+
+    manifest = labelled_manifest(ka3d_manifest, ka3d_manifest.parent / "baselines.csv",
+                                 seeds=(5, 6))
+    result = baselines(load_dataset(manifest), window_lengths=(0.6,), windows_per_config=2)
+    assert set(result["frame"]) == {"mean_q6", "icosahedral_fraction", "inherent_structure_energy"}
+    assert {"mean_q6", "icosahedral_fraction"} <= set(result["window"][0])
+    assert result["n_configurations"] == 6 and result["window"][0]["window_length"] == 0.6

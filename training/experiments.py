@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts, window_means
+from ovito_glassml.baselines import bond_order, favoured_cells, window_means
 from ovito_glassml.datasets import GLASS, LIQUID, PackedDataset
 from ovito_glassml.errors import InputError
 
@@ -288,16 +288,21 @@ def attention_statistics(sources, cutoff: float = 2.0, window_length: float | No
 
 # ----------------------------------------------------------------------------- baselines
 
-#: The baselines: per-particle order (|psi6|), Voronoi topology, and the frame's E_IS.
-BASELINES = ("mean_abs_psi6", "six_neighbor_fraction", "inherent_structure_energy")
+#: The baselines per dimension: per-particle bond order (|psi6| in 2D, q6 in 3D), the favoured
+#: Voronoi cell (six neighbours in 2D, the icosahedron in 3D), and the frame's E_IS.
+BASELINES_BY_DIMENSION = {
+    2: ("mean_abs_psi6", "six_neighbor_fraction", "inherent_structure_energy"),
+    3: ("mean_q6", "icosahedral_fraction", "inherent_structure_energy"),
+}
+BASELINES = BASELINES_BY_DIMENSION[2]
 
 
 def frame_baselines(dataset: PackedDataset) -> dict[str, np.ndarray]:
-    """The three baseline values of every whole frame."""
-    psi = [psi6_magnitude(dataset[i]).mean() for i in range(len(dataset))]
-    six = [np.mean(voronoi_neighbor_counts(dataset[i]) == 6) for i in range(len(dataset))]
-    return {"mean_abs_psi6": np.array(psi), "six_neighbor_fraction": np.array(six),
-            "inherent_structure_energy": np.asarray(dataset.e_is, dtype=float)}
+    """The three baseline values of every whole frame (names of the dataset's dimension)."""
+    order, cells, energy = BASELINES_BY_DIMENSION[dataset.dimension]
+    return {order: np.array([bond_order(dataset[i]).mean() for i in range(len(dataset))]),
+            cells: np.array([favoured_cells(dataset[i]).mean() for i in range(len(dataset))]),
+            energy: np.asarray(dataset.e_is, dtype=float)}
 
 
 def _baseline_scores(values: np.ndarray, labels: np.ndarray) -> dict:
@@ -328,10 +333,11 @@ def baselines(dataset: PackedDataset, window_lengths=(0.1, 0.2, 0.3), windows_pe
     """
     labels = np.asarray(dataset.label)
     frames = frame_baselines(dataset)
+    order_name, cells_name, _ = BASELINES_BY_DIMENSION[dataset.dimension]
     out = {"kind": "baselines", "n_configurations": len(dataset),
-           "frame": {name: _baseline_scores(frames[name], labels) for name in BASELINES},
+           "frame": {name: _baseline_scores(values, labels) for name, values in frames.items()},
            "window": [], "windows_per_config": windows_per_config}
-    per_particle = [(psi6_magnitude(dataset[i]), (voronoi_neighbor_counts(dataset[i]) == 6).astype(float))
+    per_particle = [(bond_order(dataset[i]), favoured_cells(dataset[i]))
                     for i in range(len(dataset))]
     for length in window_lengths:
         rng = np.random.default_rng([seed, int(round(length * 1000))])
@@ -348,8 +354,8 @@ def baselines(dataset: PackedDataset, window_lengths=(0.1, 0.2, 0.3), windows_pe
         window_labels = np.repeat(labels, windows_per_config)
         out["window"].append({
             "window_length": float(length), "mean_particles": float(np.mean(sizes)),
-            "mean_abs_psi6": _baseline_scores(np.concatenate(psi), window_labels),
-            "six_neighbor_fraction": _baseline_scores(np.concatenate(six), window_labels)})
+            order_name: _baseline_scores(np.concatenate(psi), window_labels),
+            cells_name: _baseline_scores(np.concatenate(six), window_labels)})
     return out
 
 
