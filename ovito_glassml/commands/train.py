@@ -179,6 +179,12 @@ def _train_dmpnn(args, out) -> int:
         return 0
     print(f"trained {args.epochs} epochs on {len(train)} configurations; final loss "
           f"{history[-1]['loss']:.4f}; model in {args.out}")
+    from ..models.store import read_config, read_graph_spec
+
+    spec = read_graph_spec(read_config(out))
+    print(f"the model reads {spec.system.label()}; length unit {spec.system.length_unit:.4g}, "
+          f"windows {spec.window_length:g} x {spec.length_scale:.4g} = "
+          f"{spec.window_length * spec.length_scale:.4g} wide (frames' units)")
     if len(test_idx):
         _score_held_out(out, dataset.subset(test_idx), args.seed)
     return 0
