@@ -150,3 +150,21 @@ def test_shipped_model_classifies_a_cooling_run_it_never_saw(temperature, is_gla
     result = shipped.frame_pass(frame)
     for probability in (result.probability, float(result.tiles.mean())):
         assert (probability > 0.5) == is_glass
+
+
+def test_the_cnn_refuses_a_3d_frame_in_one_line_naming_the_dmpnn():
+    # the check needs no network: the CNN reads pictures of 2D Kob-Andersen frames only
+    from ovito_glassml.configuration import Configuration
+    from ovito_glassml.errors import InputError
+    from ovito_glassml.models.cnn import CNNClassifier
+
+    cnn = CNNClassifier(None, upgrade_config({"kind": "cnn", "format_version": 3}))
+    rng = np.random.default_rng(0)
+    three_d = Configuration(rng.random((50, 3)) * 5, np.r_[np.ones(40), np.full(10, 2)], [5.0] * 3)
+    with pytest.raises(InputError, match="is 3D; the CNN reads pictures of 2D frames: classify "
+                                         "3D frames with a D-MPNN model") as refused:
+        cnn.glass_probability([three_d])
+    assert "\n" not in str(refused.value)
+    with pytest.raises(InputError, match="does not know type 3"):
+        cnn.check(Configuration(rng.random((50, 2)) * 5, np.r_[np.ones(40), np.full(10, 3)],
+                                [5.0, 5.0]))
