@@ -44,6 +44,7 @@ def tiny_model_folder():
 
 
 def pytest_collection_modifyitems(config, items):
+    """A ``tensorflow`` test is ``slow`` too: ``-m "not slow"`` never starts TensorFlow."""
     for item in items:
         if item.get_closest_marker("tensorflow"):
             item.add_marker(pytest.mark.slow)
@@ -112,22 +113,23 @@ def _run_in_child(config, items) -> dict:
     return reports
 
 
+#: this session's pytest config (the report hook below is given none)
+_session_config = None
+
+
+def pytest_configure(config):
+    global _session_config
+    _session_config = config
+
+
 def pytest_runtest_logreport(report):
     """In a child process: hand every report to the parent."""
     path = os.environ.get(REPORTS_ENV)
     if path:
-        data = _CONFIG[0].hook.pytest_report_to_serializable(config=_CONFIG[0], report=report)
+        data = _session_config.hook.pytest_report_to_serializable(config=_session_config,
+                                                                  report=report)
         with open(path, "a") as fh:
             fh.write(json.dumps(data) + "\n")
-
-
-_CONFIG = []
-
-
-def pytest_configure(config):
-    _CONFIG[:] = [config]
-
-
 @pytest.fixture(scope="session")
 def ka3d_manifest(tmp_path_factory):
     """Six short 3D Kob-Andersen LAMMPS runs (320 particles, ka3d_cool.in), made once."""

@@ -279,7 +279,7 @@ def _crossval_result(model, dataset, number, auc, accuracy, folds, auc_std=0.0):
 
 def test_window_baseline_table_sets_beside_the_dmpnn_the_cnn_of_the_same_dataset_file(tmp_path):
     from ovito_glassml.fileio import write_json_atomic
-    from ovito_glassml.training.report import WINDOW_BASELINE_NAMES
+    from ovito_glassml.training.report.paper import WINDOW_BASELINE_NAMES
 
     def crossval(model, dataset, auc, accuracy):
         fold = {"best_params": {"window_length": 0.25},
@@ -333,7 +333,7 @@ def test_report_spells_out_fold_by_fold_where_an_inherent_dataset_misses_its_goa
 
 
 def test_cross_dataset_notes_name_better_transfers_and_inverted_rankings():
-    from ovito_glassml.training.report import _cross_dataset_notes
+    from ovito_glassml.training.report.sections import _cross_dataset_notes
 
     labels = ["4-is", "5-is", "6-is"]
     auc = [[0.96, 0.82, 0.68],

@@ -1,105 +1,17 @@
-"""``REPRODUCTION.md``: every number and figure of the paper beside ours, from committed results.
-
-:func:`write_report` reads every ``*.json`` under a results folder and sorts it by content:
-
-* ``kind == "crossval"`` (``glassml crossval``) - Fig. 5, AUC per dataset and model, with the
-  CNN pilots (``kind == "cnn_pilot"``, ``scripts/cnn_campaign/pilot.py``) below it;
-* ``kind == "cross_dataset"``, ``"size_transfer"``, ``"attention_statistics"``, ``"baselines"``
-  (``glassml experiment ...``) - Figs. 6, 7, 9 and the baselines;
-* a ``tg`` and ``t_cool`` entry (``glassml tg``) - Fig. 1's Tg;
-* ``model`` starting ``"y = a0"`` with ``metrics`` (``glassml metrics-vs-t`` fit.json) - Fig. 10's a3.
-
-It draws the summary figures (Figs. 5, 6, 7, 9) from those numbers into ``reproduction_figures/``
-beside the report and links the PNGs the other commands wrote. Nothing is invented: a missing
-result is listed as *not run* with the command that would make it. The paper's values are those
-stated in its text (the figures' bars are not given as numbers there).
-"""
+"""The report's sections, one function each: the paper's statement, then ours from the results
+that :func:`~.collect.collect` sorted, the figures they draw and the commands for what is missing."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ovito_glassml.fileio import atomic_path, write_text_atomic
-
-#: The paper's numbers, as its text states them.
-PAPER = {
-    "auc": "> 0.98 (all six datasets, both models; Fig. 5)",
-    "auc_threshold": 0.98,
-    "tg": {200_000: 0.39, 20_000_000: 0.37},
-    "size_transfer": "trained at l_win = 0.2 (~173 particles): AUC 0.995 on its outer test set; "
-                     "0.957 on windows of l_win = 0.3 (~389 particles)",
-    "attention": "glass < liquid for disjoint graphs, B-B high-attention edges and isolated A "
-                 "particles, one-sided Wilcoxon p < 1e-4 (dataset 1, l_win = 0.3); isolated B "
-                 "particles ~0: every high-attention edge touches a B particle",
-    "cross_dataset": "all models generalise; those trained on datasets 5 and 6 best; D-MPNNs "
-                     "better than CNNs (Fig. 6; values not given in the text)",
-    "metrics": "a3 > 0 with p < 0.05 for all three metrics (Eq. 12, t_cool = 2e7)",
-}
-DATASETS = (1, 2, 3, 4, 5, 6)
-#: The six datasets built from inherent structures (issue 12, not in the paper), and the goals
-#: set for them: (window AUC, whole-frame AUC) where one is set.
-INHERENT_DATASETS = tuple(f"{k}-is" for k in DATASETS)
-INHERENT_GOALS = {"5-is": (0.70, None), "6-is": (0.70, 0.95)}
-MODEL_NAMES = {"cnn": "CNN", "dmpnn": "D-MPNN"}
-FIGURES = "reproduction_figures"
-
-
-def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
-    """Every results JSON under ``results_dir``, grouped by what it holds."""
-    groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
-                                               "attention_statistics", "baselines", "window_baselines",
-                                               "tg", "metrics", "campaign", "cnn_pilot",
-                                               "crossval_variant", "crossval_variant_partial",
-                                               "heldout")}
-    for path in sorted(Path(results_dir).rglob("*.json")):
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        kind = data.get("kind")
-        if (path.name == "protocol.json" and "crossval_variants" in path.parts
-                and not (path.parent / "crossval.json").exists()):
-            # a variant still running: its finished folds, beside the same folds of the original
-            folds = [json.loads(f.read_text()) for f in sorted(path.parent.glob("fold*/result.json"))]
-            if folds:
-                groups["crossval_variant_partial"].append((path, dict(data, folds=folds)))
-        elif kind == "crossval" and "crossval_variants" in path.parts:
-            # a variant of a protocol (results/paper/crossval_variants/): printed beside the
-            # cross-validation it varies, never in its place
-            groups["crossval_variant"].append((path, data))
-        elif kind in groups:
-            groups[kind].append((path, data))
-        elif "cooling" in data and "crossing_temperature" in data:
-            groups["heldout"].append((path, data))    # `glassml heldout` before it wrote its kind
-        elif "tg" in data and "t_cool" in data and "n_runs" in data:
-            groups["tg"].append((path, data))
-        elif str(data.get("model", "")).startswith("y = a0") and "metrics" in data:
-            groups["metrics"].append((path, data))
-    return groups
-
-
-def _pm(mean, std, digits=3) -> str:
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _p(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:.2g}"
-
-
-def _rel(path: Path, base: Path) -> str:
-    return os.path.relpath(Path(path).resolve(), base.resolve())
-
-
-def _not_run(command: str) -> str:
-    return f"not run (`{command}`)"
+from .figures import (_plot_attention, _plot_auc, _plot_frame_baselines, _plot_inherent,
+                      _plot_matrix, _plot_size_transfer, _plot_window_baselines)
+from .format import _not_run, _p, _pm, _rel
+from .paper import (DATASETS, FRAME_BASELINE_NAMES, INHERENT_DATASETS, INHERENT_GOALS,
+                    MODEL_NAMES, PAPER, PAPER_GLASS_BELOW_LIQUID, WINDOW_BASELINE_NAMES)
 
 
 def _crossval_cell(data: dict) -> str:
@@ -179,7 +91,7 @@ def _section_auc(groups, base: Path, figures: Path) -> list[str]:
     for (number, model), data in sorted(table.items(), key=lambda item: (item[0][1], str(item[0][0]))):
         changes = data.get("reductions")
         if changes is None:          # results written before crossval.json recorded them
-            from .crossval import protocol_changes
+            from ..crossval import protocol_changes
 
             changes = protocol_changes(model, data["preset"], data["space"])
         protocols.setdefault((model, tuple(changes)), []).append((number, _rel(data["_path"], base)))
@@ -297,10 +209,6 @@ def _section_size_transfer(groups, base: Path, figures: Path) -> list[str]:
         _plot_size_transfer(data, figures / name)
         lines += ["", f"![Fig. 7]({_rel(figures / name, base)})", ""]
     return lines
-
-
-# the counts the paper's Fig. 9 finds lower in glass (one-sided Wilcoxon p < 1e-4)
-PAPER_GLASS_BELOW_LIQUID = ("num_disjoint_graphs", "num_bb_edges", "num_isolated_a")
 
 
 def _section_attention(groups, base: Path, figures: Path) -> list[str]:
@@ -425,7 +333,7 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
 def _partial_variant_line(path: Path, protocol: dict, crossvals, base: Path) -> str:
     """A variant cross-validation that has not finished: each finished fold beside the same fold
     (the same outer test runs) of the cross-validation it varies."""
-    from .crossval import protocol_changes
+    from ..crossval import protocol_changes
 
     dataset = _resolved(path.parent / protocol["dataset"])
     original = next((d for _, d in crossvals if d["model"] == protocol["model"]
@@ -473,7 +381,7 @@ def _inherent_shortfall(number: str, missed: str, crossval: dict, size_transfers
 
 def _section_heldout(groups, base: Path) -> list[str]:
     """``glassml heldout``: a finished model (the shipped one) on cooling runs it never saw."""
-    from .heldout import seed_ranges
+    from ..heldout import seed_ranges
 
     lines = ["## The shipped model on runs it never saw (not in the paper)", "",
              "`glassml heldout`: the model in the package (or `--model`) on whole cooling runs "
@@ -556,15 +464,6 @@ def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
     _plot_frame_baselines(bars, figures / name)
     lines += ["", f"![whole-frame baselines]({_rel(figures / name, base)})"]
     return lines + [""]
-
-
-#: The whole-frame baselines of ``glassml experiment baselines`` as the report names them.
-FRAME_BASELINE_NAMES = {"mean_abs_psi6": "mean abs psi6",
-                        "six_neighbor_fraction": "Voronoi 6", "inherent_structure_energy": "E_IS"}
-
-
-WINDOW_BASELINE_NAMES = {"pair_energy": "pair energy", "nn_distance_std": "NN-distance std",
-                         "mean_abs_psi6": "mean abs psi6", "six_neighbor_fraction": "Voronoi 6"}
 
 
 def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
@@ -751,188 +650,3 @@ def _section_compute(groups, base: Path) -> list[str]:
             lines.append(f"| `{_rel(path, base)}` | `{prov.get('command', '?')}` | {wall} | {machine} |")
     return lines + [""]
 
-
-def write_report(results_dir, out="REPRODUCTION.md") -> Path:
-    """Write the reproduction report (and its figures) from the results under ``results_dir``."""
-    out = Path(out)
-    base = out.parent if str(out.parent) else Path(".")
-    figures = base / FIGURES
-    figures.mkdir(parents=True, exist_ok=True)
-    groups = collect(results_dir)
-    lines = ["# Reproduction of Swanson et al., Soft Matter 2020", "",
-             f"Generated by `glassml report --results {results_dir} --out {out}` from the results "
-             "JSON files under that folder. Each section states the paper's number (from its "
-             "text), then ours at the scale we ran; anything missing is marked *not run* with "
-             "the command that would make it.", ""]
-    lines += _section_campaign(groups, base)
-    lines += _section_auc(groups, base, figures)
-    lines += _section_cross_dataset(groups, base, figures)
-    lines += _section_size_transfer(groups, base, figures)
-    lines += _section_attention(groups, base, figures)
-    lines += _section_baselines(groups, base, figures)
-    lines += _section_window_baselines(groups, base, figures)
-    lines += _section_inherent(groups, base, figures)
-    lines += _section_heldout(groups, base)
-    lines += _section_tg(groups, base)
-    lines += _section_metrics(groups, base)
-    lines += _section_compute(groups, base)
-    write_text_atomic(out, "\n".join(lines) + "\n")
-    return out
-
-
-# ----------------------------------------------------------------------------- figures
-
-def _figure(path: Path, fig) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _plot_auc(table: dict, path: Path) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    numbers = sorted({k[0] for k in table if k[0] is not None}, key=str)
-    x = np.arange(len(numbers))
-    for offset, model in ((-0.2, "cnn"), (0.2, "dmpnn")):
-        mean = [table[(n, model)]["auc_mean"] if (n, model) in table else np.nan for n in numbers]
-        std = [table[(n, model)]["auc_std"] if (n, model) in table else 0 for n in numbers]
-        ax.bar(x + offset, mean, 0.4, yerr=std, capsize=3, label=MODEL_NAMES[model])
-    ax.axhline(PAPER["auc_threshold"], color="k", ls="--", lw=1, label="paper: > 0.98")
-    ax.set_xticks(x, [str(n) for n in numbers])
-    ax.set_xlim(-0.6, len(numbers) - 0.4)
-    ax.set_xlabel("dataset")
-    ax.set_ylabel("AUC (mean ± std over folds)")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    _figure(path, fig)
-
-
-def _plot_window_baselines(bars: list, baseline_names: list, path: Path) -> None:
-    """Per dataset: the D-MPNN's outer-test window AUC beside each baseline's on the same windows."""
-    series = [("D-MPNN", [b[1] for b in bars])] + [
-        (name, [b[2][i] for b in bars]) for i, name in enumerate(baseline_names)]
-    _grouped_bars([number for number, _, _ in bars], series, "window AUC (mean over folds)", path,
-                  outline_first=True)
-
-
-def _plot_frame_baselines(bars: list, path: Path) -> None:
-    """Whole-frame AUC per dataset: each one-number baseline beside the D-MPNN and the CNN."""
-    series = [(name, [b[1][i] for b in bars]) for i, name in enumerate(FRAME_BASELINE_NAMES.values())]
-    series += [("D-MPNN", [b[2] for b in bars]), ("CNN", [b[3] for b in bars])]
-    _grouped_bars([label for label, _, _, _ in bars], series, "whole-frame AUC", path,
-                  tick_size=8)
-
-
-def _grouped_bars(labels: list, series: list, ylabel: str, path: Path,
-                  outline_first: bool = False, tick_size=None) -> None:
-    """One group of bars per label, one bar per ``(name, values)`` series (None: no bar), with
-    chance (0.5) dotted and the legend above the axes."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
-    x = np.arange(len(labels))
-    width = 0.8 / len(series)
-    for i, (name, values) in enumerate(series):
-        values = [np.nan if v is None else v for v in values]
-        outline = outline_first and i == 0
-        ax.bar(x - 0.4 + width * (i + 0.5), values, width, label=name,
-               edgecolor="k" if outline else None, linewidth=1.0 if outline else 0)
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, labels, fontsize=tick_size)
-    ax.set_xlabel("dataset")
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(0.3, 1.02)
-    ax.legend(fontsize=7, ncol=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0),
-              frameon=False)
-    fig.tight_layout()
-    _figure(path, fig)
-
-
-def _plot_inherent(bars: list, path: Path) -> None:
-    """Per -is dataset: D-MPNN window AUC (+- std over folds), whole-frame AUC, the best
-    baseline's window AUC, and the goals as short black lines."""
-    plt = _pyplot()
-    labels = [b[0] for b in bars]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(labels) + 2), 3.6))
-    x = np.arange(len(labels))
-    ax.bar(x - 0.27, [b[1] for b in bars], 0.26, yerr=[b[2] for b in bars], capsize=3,
-           label="D-MPNN, window")
-    ax.bar(x, [b[3] for b in bars], 0.26, label="D-MPNN, whole frame")
-    ax.bar(x + 0.27, [b[4] for b in bars], 0.26, label="best baseline, window")
-    for xi, (_, _, _, _, _, window_goal, frame_goal) in zip(x, bars):
-        for offset, goal in ((-0.27, window_goal), (0.0, frame_goal)):
-            if goal is not None:
-                ax.plot([xi + offset - 0.13, xi + offset + 0.13], [goal, goal], "k-", lw=2)
-    ax.plot([], [], "k-", lw=2, label="goal (issue 12)")
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, labels)
-    ax.set_xlabel("dataset (inherent structures)")
-    ax.set_ylabel("AUC")
-    ax.set_ylim(0.3, 1.05)
-    ax.legend(fontsize=7, ncol=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-    fig.tight_layout()
-    _figure(path, fig)
-
-
-def _plot_matrix(data: dict, path: Path) -> None:
-    plt = _pyplot()
-    matrix = np.array([[np.nan if v is None else v for v in row] for row in data["auc_mean"]])
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    image = ax.imshow(matrix, vmin=0.5, vmax=1.0, cmap="viridis")
-    labels = [str(d) for d in data["datasets"]]
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_yticks(range(len(labels)), labels)
-    for (i, j), v in np.ndenumerate(matrix):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="w" if v < 0.8 else "k")
-    ax.set_xlabel("tested on dataset")
-    ax.set_ylabel("trained on dataset")
-    ax.set_title(f"{MODEL_NAMES.get(data['model'], data['model'])} AUC")
-    fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    _figure(path, fig)
-
-
-def _plot_size_transfer(data: dict, path: Path) -> None:
-    plt = _pyplot()
-    rows = [r for r in data["rows"] if "auc" in r]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    lengths = [r["window_length"] for r in rows]
-    ax.plot(lengths, [r["auc"] for r in rows], "o-", label="AUC")
-    ax.plot(lengths, [r["accuracy"] for r in rows], "s--", label="accuracy")
-    ax.axvline(data["trained_window_length"], color="purple", lw=1, label="trained l_win")
-    ax.axhline(data["frame"]["auc"], color="grey", ls=":", label="whole frame (AUC)")
-    ax.axhline(data["frame"]["accuracy"], color="k", ls="-.", lw=0.8,
-               label="whole frame (accuracy)")
-    ax.set_xlabel("l_win")
-    ax.set_ylabel("AUC, accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    _figure(path, fig)
-
-
-def _plot_attention(data: dict, path: Path) -> None:
-    plt = _pyplot()
-    names = list(data["counts"])
-    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 3))
-    for ax, name in zip(np.atleast_1d(axes), names):
-        c = data["counts"][name]
-        ax.bar([0, 1], [c["glass_mean"], c["liquid_mean"]], yerr=[c["glass_std"], c["liquid_std"]],
-               color=["tab:blue", "tab:orange"], capsize=3)
-        ax.set_xticks([0, 1], ["glass", "liquid"])
-        ax.set_title(f"{name.replace('num_', '').replace('_', ' ')}\np = {_p(c['wilcoxon']['pvalue'])}",
-                     fontsize=9)
-    fig.tight_layout()
-    _figure(path, fig)
