@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from ovito_glassml.batch import classify_trajectory, metrics_rows, open_trajectory
-from ovito_glassml.configuration import read_dump
+from ovito_glassml.frames import read_dump
 
 ROOT = Path(__file__).resolve().parents[1]
 OLD_MODEL = ROOT / "tests" / "data" / "dmpnn-0.1"

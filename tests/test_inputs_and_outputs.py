@@ -513,7 +513,7 @@ def test_the_base_install_runs_the_modifiers_without_tensorflow(tmp_path):
         "pipeline.modifiers.append(GlassMetricsModifier())\n"
         "data = pipeline.compute()\n"
         "p = data.attributes['GlassProbability']\n"
-        "from ovito_glassml.configuration import read_dump\n"
+        "from ovito_glassml.frames import read_dump\n"
         "from ovito_glassml.modifiers.loading import cached_classifier\n"
         f"expected = cached_classifier('').glass_probability([read_dump({str(LIQUID_DUMP)!r})], 'tiles')[0]\n"
         "assert abs(p - expected) < 1e-6, (p, expected)\n"

@@ -172,14 +172,14 @@ def test_readout_normalisation_ends_with_the_final_networks_training_statistics(
 def test_the_committed_tiny_model_is_what_its_recipe_trains(tmp_path):
     """tests/data/tiny-dmpnn, which the other tests read, is train_tiny_dmpnn's output today."""
     from paths import SEED11
-    from ovito_glassml.configuration import read_dump
+    from ovito_glassml.frames import read_dump
     from tiny_model import TINY_MODEL, train_tiny_dmpnn
 
     fresh = train_tiny_dmpnn(tmp_path / "tiny")
     regenerate = "the trainer changed: write the folder anew with `python tests/tiny_model.py`"
     committed, retrained = (json.loads((folder / "config.json").read_text())
                             for folder in (TINY_MODEL, fresh))
-    for section in ("kind", "format_version", "graph", "hyperparameters", "data"):
+    for section in ("kind", "format_version", "system", "graph", "hyperparameters", "data"):
         assert retrained[section] == committed[section], f"{section}: {regenerate}"
     # one thread on one kind of CPU trains bit for bit; another CPU may round differently
     frames = [read_dump(path) for path in sorted(SEED11.glob("T*[0-9].dump"))]
