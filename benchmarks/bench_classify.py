@@ -20,12 +20,12 @@ one frame once (what the test suite runs: every part runs, nothing is measured).
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from figures import report
 
 from ovito_glassml.batch import classify_trajectory, metrics_rows, open_trajectory
 from ovito_glassml.frames import read_dump
@@ -81,11 +81,7 @@ def main(argv=None) -> dict:
         "repeats": repeats,
         "all_seconds": times,
     }
-    print(json.dumps({k: v for k, v in result.items() if k != "all_seconds"}, indent=2))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from figures import report
 
 from ovito_glassml.batch import classify_trajectory
 from ovito_glassml.configuration import Configuration
@@ -128,11 +128,7 @@ def main(argv=None) -> dict:
         "repeats": repeats,
         "all_seconds": {f"{dim}d": v for dim, v in times.items()},
     }
-    print(json.dumps({k: v for k, v in result.items() if k != "all_seconds"}, indent=2))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import torch
+from figures import report
 
 from ovito_glassml.batch import classify_trajectory
 
@@ -73,11 +73,7 @@ def main(argv=None) -> dict:
         "repeats": repeats,
         "all_seconds": {f"{w}_workers": v for w, v in times.items()},
     }
-    print(json.dumps({k: v for k, v in result.items() if k != "all_seconds"}, indent=2))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    return report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def benchmark(name: str):
-    """benchmarks/``name``.py as a module (the folder is not a package)."""
+    """benchmarks/``name``.py as a module (the folder is not a package; its scripts import their
+    sibling ``figures`` as ``python benchmarks/bench_x.py`` lets them)."""
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
