@@ -176,8 +176,12 @@ def read_manifest(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"manifest {path} does not exist")
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"{path} is not a manifest: a manifest is a CSV text file with a "
+                         "'path' column (a packed .npz dataset goes where --data takes one)") from err
     if not rows:
         raise InputError(f"manifest {path} has no rows")
     if "path" not in rows[0]:

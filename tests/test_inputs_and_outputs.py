@@ -15,7 +15,7 @@ import pytest
 from ovito_glassml.cli import main
 from ovito_glassml.frames import read_dump
 from ovito_glassml.frames import read_frames
-from paths import DATASET1, LIQUID_DUMP, ROOT, SEED11, TEST_DATA
+from paths import DATASET1, LIQUID_DUMP, ROOT, SEED11, SMALL, TEST_DATA
 from tiny_model import write_dump
 
 OLD_MODEL = TEST_DATA / "dmpnn-0.1"
@@ -545,3 +545,50 @@ def test_a_relative_manifest_names_its_dumps_relatively(monkeypatch):
     assert all(not Path(f).is_absolute() and Path(f).exists() for f in trajectory.files)
     absolute = open_trajectory(str(root / "data/paper/fast/manifest.csv"))
     assert [str(root / f) for f in trajectory.files] == absolute.files
+
+
+# ------------------------------------------------------- promises of the newer commands
+
+def test_experiments_and_heldout_refuse_an_existing_out_without_force(tmp_path, capsys):
+    out = tmp_path / "baselines.json"
+    out.write_text("{}")
+    assert main(["experiment", "baselines", "--data", str(DATASET1), "--out", str(out)]) == 2
+    assert "exists; give --force" in capsys.readouterr().err
+    assert out.read_text() == "{}"
+    (tmp_path / "held").mkdir()
+    (tmp_path / "held" / "heldout.json").write_text("{}")
+    assert main(["heldout", "--slow", str(SMALL / "slow" / "manifest.csv"), "--seeds", "11",
+                 "--out", str(tmp_path / "held")]) == 2
+    assert "exists; give --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["size-transfer", "--window-lengths", "0.2", "1.5"], "must be in (0, 1]"),
+    (["attention", "--cutoff", "-1"], "must be >= 0"),
+])
+def test_experiments_refuse_values_out_of_range_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "x.json"
+    assert main(["experiment", *args, "--model", str(OLD_MODEL), "--data", str(DATASET1),
+                 "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_a_packed_dataset_where_a_manifest_belongs_is_refused_in_one_line(tmp_path, capsys):
+    assert main(["heldout", "--slow", str(DATASET1), "--seeds", "1", "--out",
+                 str(tmp_path / "h")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a manifest" in err and "Traceback" not in err
+
+
+def test_fast_seeds_the_campaign_does_not_have_are_refused(tmp_path, capsys):
+    manifest = str(SMALL / "slow" / "manifest.csv")
+    fast = str(SMALL / "fast" / "manifest.csv")
+    assert main(["heldout", "--slow", manifest, "--seeds", "11", "--fast", fast,
+                 "--fast-seeds", "900", "--out", str(tmp_path / "h"), "--no-progress"]) == 2
+    assert "no glass of the fast runs [900]" in capsys.readouterr().err
+
+
+def test_report_refuses_a_missing_results_folder(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path / "missing"), "--out",
+                 str(tmp_path / "R.md")]) == 2
+    assert "is not a folder" in capsys.readouterr().err and not (tmp_path / "R.md").exists()

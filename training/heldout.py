@@ -91,6 +91,10 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     if fast_manifest is not None:
         fast_campaign = read_manifest(fast_manifest)
         fast = rows_of_seeds(_rows_at(fast_campaign, GLASS_TEMPERATURE), fast_seeds)
+        missing = sorted(set(fast_seeds or ()) - {int(r["seed"]) for r in fast})
+        if missing:
+            raise InputError(f"{fast_manifest} has no glass of the fast runs {missing}; its "
+                             f"seeds are {sorted({int(r['seed']) for r in fast_campaign})[:8]}...")
         # dataset 6's liquid: the temperature whose mean E_IS over the whole campaign matches
         # the fast glass's (the paper's definition), not a fixed one
         matched = matched_liquid_temperature(campaign, fast_campaign)

@@ -55,11 +55,13 @@ def register(sub) -> None:
     w.add_argument("--out", metavar="FILE.json", help="default: DIR/window_baselines.json")
     w.add_argument("--windows-per-train-config", type=int, default=10,
                    help="random outer-train windows per configuration for the threshold fit")
+    w.add_argument("--force", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run)
 
 
 def _common(p) -> None:
     p.add_argument("--out", required=True, metavar="FILE.json")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.add_argument("--windows-per-config", type=int, default=10,
                    help="random windows scored per configuration (D-MPNN, baselines)")
     p.add_argument("--seed", type=int, default=0)
@@ -103,6 +105,32 @@ def _models_and_data(args, allow_all: bool):
     return [(load_classifier(args.model), data)], source
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse, before any work, an --out that holds results, unless --force."""
+    from ..errors import InputError
+
+    if out.exists() and not force:
+        raise InputError(f"{out} exists; give --force to replace it, or another --out")
+
+
+def _check_values(args) -> None:
+    """Refuse values out of range before any work: window lengths in (0, 1], a cutoff >= 0."""
+    from ..errors import InputError
+
+    lengths = list(getattr(args, "window_lengths", None) or [])
+    if getattr(args, "window_length", None) is not None:
+        lengths.append(args.window_length)
+    bad = [w for w in lengths if not 0.0 < w <= 1.0]
+    if bad:
+        raise InputError(f"window lengths must be in (0, 1] (l_win, in units of the model's "
+                         f"length scale), got {bad}")
+    if getattr(args, "cutoff", 0.0) < 0:
+        raise InputError(f"--cutoff is a relative attention (1 = uniform) and must be >= 0, "
+                         f"got {args.cutoff}")
+    if getattr(args, "windows_per_config", 1) < 1:
+        raise InputError(f"--windows-per-config must be at least 1, got {args.windows_per_config}")
+
+
 def run(args) -> int:
     import json
     import time
@@ -114,10 +142,12 @@ def run(args) -> int:
     from ..training.provenance import provenance
 
     started = time.time()
+    _check_values(args)
     if args.experiment == "window-baselines":
         from ..training.window_baselines import crossval_window_baselines
 
         out = Path(args.out or Path(args.crossval) / "window_baselines.json")
+        _check_out(out, args.force)
         result = crossval_window_baselines(args.crossval, args.windows_per_train_config)
         result["provenance"] = provenance(started)
         write_json_atomic(out, result)
@@ -129,6 +159,7 @@ def run(args) -> int:
     out = Path(args.out)
     if out.suffix != ".json":
         raise InputError(f"--out {out} should be a .json file")
+    _check_out(out, args.force)
     if args.experiment == "cross-dataset":
         dirs = {}
         for folder in args.crossval:

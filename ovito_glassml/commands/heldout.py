@@ -25,6 +25,7 @@ def register(sub) -> None:
     p.add_argument("--tg", type=float, help="Tg of the runs, drawn in the figure")
     p.add_argument("--seed", type=int, default=0, help="random windows")
     p.add_argument("--out", required=True, help="folder for heldout.json and cooling.png")
+    p.add_argument("--force", action="store_true", help="replace a heldout.json already in --out")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=run)
 
@@ -44,6 +45,9 @@ def run(args) -> int:
     started = time.time()
     if args.windows < 1:
         raise InputError(f"--windows must be at least 1, got {args.windows}")
+    if (Path(args.out) / "heldout.json").exists() and not args.force:
+        raise InputError(f"{Path(args.out) / 'heldout.json'} exists; give --force to replace it, "
+                         "or another --out")
     if args.data and (args.fast or args.fast_seeds):
         raise InputError("--fast and --fast-seeds belong to a campaign (--slow); a labelled "
                          "manifest (--data) holds its glass and liquid frames itself")

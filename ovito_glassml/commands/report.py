@@ -15,8 +15,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import InputError
     from ..training.report import write_report
 
+    if not Path(args.results).is_dir():
+        raise InputError(f"--results {args.results} is not a folder; give the results folder "
+                         "the experiments wrote (default results/)")
     path = write_report(args.results, args.out)
     print(f"-> {path}")
     return 0
