@@ -72,9 +72,9 @@ def replaced_folder(out, force: bool = False):
     """Yield an empty temporary folder beside ``out``; on success it becomes ``out``.
 
     A failed, interrupted or killed command leaves ``out`` as it was (a killed one may leave a
-    hidden ``.OUT.*.part`` folder beside it). An existing ``out`` (only with ``force``) is moved
-    aside and deleted after the new folder took its name, so ``out`` is never a mix of old and
-    new files.
+    hidden ``.OUT.PID.*.part`` folder beside it, which the next command on ``out`` removes once
+    process PID is gone). An existing ``out`` (only with ``force``) is moved aside and deleted
+    after the new folder took its name, so ``out`` is never a mix of old and new files.
     """
     import shutil
 
@@ -83,7 +83,9 @@ def replaced_folder(out, force: bool = False):
     out = check_output_folder(out, force)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+        remove_leftovers(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".part",
+                                    dir=out.parent))
     except OSError as err:
         raise InputError(f"cannot write --out {out} ({err.strerror}); choose a writable "
                          "folder") from err
@@ -91,7 +93,8 @@ def replaced_folder(out, force: bool = False):
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".old",
+                                        dir=out.parent))
             os.replace(out, old / out.name)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
@@ -100,3 +103,32 @@ def replaced_folder(out, force: bool = False):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def remove_leftovers(out) -> list[Path]:
+    """Remove the ``.OUT.PID.*.part`` / ``.old`` folders that killed commands left beside ``out``
+    (those of processes that no longer run); returns what was removed."""
+    import shutil
+
+    out = Path(out)
+    removed = []
+    for path in list(out.parent.glob(f".{out.name}.*.part")) + list(out.parent.glob(f".{out.name}.*.old")):
+        pid = path.name[len(out.name) + 2:].split(".")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -3,6 +3,7 @@
 import csv
 import gzip
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -592,3 +593,16 @@ def test_report_refuses_a_missing_results_folder(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path / "missing"), "--out",
                  str(tmp_path / "R.md")]) == 2
     assert "is not a folder" in capsys.readouterr().err and not (tmp_path / "R.md").exists()
+
+
+def test_the_next_run_removes_what_a_killed_run_left_beside_out(tmp_path):
+    out = tmp_path / "out"
+    # as a command killed with SIGKILL leaves it: process 2**22 + 1 does not run here
+    dead = tmp_path / f".out.{2 ** 22 + 1}.abc123.part"
+    dead.mkdir()
+    (dead / "frames.csv").write_text("half written")
+    live = tmp_path / f".out.{os.getpid()}.def456.part"   # a live process's: kept
+    live.mkdir()
+    assert main(["metrics", str(LIQUID_DUMP), "--out", str(out)]) == 0
+    assert not dead.exists() and live.exists()
+    assert (out / "frames.csv").exists()
