@@ -38,7 +38,8 @@ class Trajectory:
         """``(trajectory frame number, frame)`` for every frame of every file, one at a time.
 
         Every frame of a multi-frame file counts; a manifest row's temperature applies to every
-        frame of its file. Errors name the trajectory frame, the file and its frame.
+        frame of its file. Errors name the file and its frame (and the trajectory's frame
+        number too when the trajectory has several files).
         """
         number = 0
         for i, path in enumerate(self.files):
@@ -49,7 +50,13 @@ class Trajectory:
                     yield number, frame
                     number += 1
             except InputError as err:
-                raise InputError(f"trajectory frame {number}: {err}") from err
+                raise InputError(f"{self.frame_prefix(number)}{err}") from err
+
+
+    def frame_prefix(self, number: int) -> str:
+        """``"trajectory frame N: "`` where the file's own frame index is not the same number
+        (a trajectory of several files), else nothing: messages name the frame once."""
+        return f"trajectory frame {number}: " if len(self.files) > 1 else ""
 
 
 def open_trajectory(source: str) -> Trajectory:
@@ -195,8 +202,10 @@ def run_frames(trajectory: Trajectory, pipeline: FramePipeline, on_frame=None, *
                 continue
             attributes, particles, reason = outcome
             if reason:
+                # "file, frame 2: the frame is 3D" would say the frame twice
+                reason = reason.removeprefix("the frame ")
                 if not skip_bad:
-                    raise InputError(f"trajectory frame {number}: {frame.source}, frame "
+                    raise InputError(f"{trajectory.frame_prefix(number)}{frame.source}, frame "
                                      f"{frame.index}: {reason}")
                 skipped.append(skipped_row(number, frame.source, frame.index, reason))
                 continue

@@ -317,3 +317,18 @@ def test_workers_below_one_are_refused_before_any_output(tmp_path, capsys):
     assert main(["metrics", source, "--out", str(tmp_path / "out"), "--workers", "0"]) == 2
     assert "--workers must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_error_names_the_frame_once(tmp_path, capsys):
+    # a one-file trajectory: its frame index is the frame number, said once
+    from tiny_model import write_dump
+
+    rng = np.random.default_rng(0)
+    positions = rng.random((40, 2)) * 6
+    path = write_dump(tmp_path / "traj.dump", positions, np.arange(40) % 2 + 1, (6.0, 6.0))
+    positions[3, 0] = np.nan
+    write_dump(path, positions, np.arange(40) % 2 + 1, (6.0, 6.0), timestep=5, append=True)
+    assert main(["metrics", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("traj.dump, frame 1: has NaN or infinite coordinates")
+    assert "trajectory frame" not in err
