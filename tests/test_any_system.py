@@ -378,3 +378,16 @@ def test_frame_and_window_baselines_of_a_3d_dataset_use_the_3d_names(ka3d_manife
     assert set(result["frame"]) == {"mean_q6", "icosahedral_fraction", "inherent_structure_energy"}
     assert {"mean_q6", "icosahedral_fraction"} <= set(result["window"][0])
     assert result["n_configurations"] == 6 and result["window"][0]["window_length"] == 0.6
+
+
+def test_crossval_runs_on_the_users_labelled_manifest(ternary_manifest, tmp_path):
+    out = tmp_path / "crossval"
+    assert main(["crossval", "--model", "dmpnn", "--data", str(ternary_manifest), "--out",
+                 str(out), "--iterations", "2", "--epochs", "1", "--folds", "2"]) == 0
+    result = json.loads((out / "crossval.json").read_text())
+    assert len(result["folds"]) == 2
+    # folds part whole runs: no seed on both sides
+    for fold in result["folds"]:
+        assert not {tuple(r) for r in fold["train_runs"]} & {tuple(r) for r in fold["test_runs"]}
+        model = load_classifier(fold["model_dir"])
+        assert model.system.type_ids == (3, 7, 11) and model.system.dimension == 3
