@@ -298,7 +298,17 @@ def split_by_seed(seeds, fractions, rng=0) -> list[np.ndarray]:
 
 #: Liquid temperature of datasets 1-5 (glass always at 0.05, slow cooling; paper Fig. 1b).
 LIQUID_TEMPERATURES = {1: 1.99, 2: 1.76, 3: 0.96, 4: 0.55, 5: 0.44}
+#: The 3D datasets' liquids (issue 24): from the hot liquid to just above the mode-coupling
+#: T_c = 0.435 of 3D Kob-Andersen (dataset 5 at 0.5).
+LIQUID_TEMPERATURES_3D = {1: 1.99, 2: 1.0, 3: 0.7, 4: 0.55, 5: 0.5}
 GLASS_TEMPERATURE = 0.05
+
+
+def liquid_temperatures(rows: list[dict]) -> dict[int, float]:
+    """The liquids of datasets 1-5 for a campaign's manifest rows: the 3D ones where the
+    manifest has a ``box_z`` (a ``glassml simulate --system ka3d`` campaign), else the paper's."""
+    three_d = any(r.get("box_z") not in (None, "") for r in rows)
+    return LIQUID_TEMPERATURES_3D if three_d else LIQUID_TEMPERATURES
 
 
 def rows_of_seeds(rows: list[dict], seeds) -> list[dict]:
@@ -358,7 +368,8 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     """Datasets 1-6 of the paper from cooling-campaign manifests.
 
     Datasets 1-5: glass at T=0.05 vs liquid at 1.99, 1.76, 0.96, 0.55, 0.44, all from
-    ``slow_manifest``. Dataset 6 (needs ``fast_manifest``): fast-cooled glass at 0.05 vs the
+    ``slow_manifest`` (a 3D campaign's: 1.99, 1.0, 0.7, 0.55, 0.5, see
+    :func:`liquid_temperatures`). Dataset 6 (needs ``fast_manifest``): fast-cooled glass at 0.05 vs the
     slow-cooled liquid at the temperature of matching mean E_IS. Classes are balanced.
 
     ``structure="inherent"`` builds the same datasets (same rows, same labels) from the
@@ -380,10 +391,11 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     if fast is not None:
         fast = rows_of_seeds(fast, fast_seeds)
     out: dict[int, PackedDataset] = {}
+    liquids = liquid_temperatures(slow)
     for number in numbers:
-        if number in LIQUID_TEMPERATURES:
+        if number in liquids:
             glass_rows = _rows_at(slow, GLASS_TEMPERATURE)
-            liquid_t = LIQUID_TEMPERATURES[number]
+            liquid_t = liquids[number]
             liquid_rows = _rows_at(slow, liquid_t)
             source = {"glass": str(slow_manifest), "liquid": str(slow_manifest)}
         elif number == 6:

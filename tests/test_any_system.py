@@ -391,3 +391,15 @@ def test_crossval_runs_on_the_users_labelled_manifest(ternary_manifest, tmp_path
         assert not {tuple(r) for r in fold["train_runs"]} & {tuple(r) for r in fold["test_runs"]}
         model = load_classifier(fold["model_dir"])
         assert model.system.type_ids == (3, 7, 11) and model.system.dimension == 3
+
+
+def test_a_3d_campaign_builds_the_3d_datasets_and_their_inherent_structures(ka3d_manifest):
+    from ovito_glassml.datasets import build_datasets
+
+    for structure in ("instantaneous", "inherent"):
+        datasets = build_datasets(ka3d_manifest, numbers=(1, 3, 5), structure=structure)
+        assert {n: d.meta["liquid_temperature"] for n, d in datasets.items()} == {
+            1: 1.99, 3: 0.7, 5: 0.5}
+        for dataset in datasets.values():
+            assert dataset.dimension == 3 and len(dataset) == 12
+            assert sorted(set(dataset.label.tolist())) == [0, 1]

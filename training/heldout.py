@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from ovito_glassml.datasets import (GLASS_TEMPERATURE, LIQUID_TEMPERATURES, _rows_at,
+from ovito_glassml.datasets import (GLASS_TEMPERATURE, _rows_at, liquid_temperatures,
                                     dataset_from_manifest, matched_liquid_temperature,
                                     read_manifest, rows_of_seeds)
 from ovito_glassml.errors import InputError
@@ -109,7 +109,7 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
 
     glass = at(GLASS_TEMPERATURE)
     datasets = {}
-    for number, temperature in LIQUID_TEMPERATURES.items():
+    for number, temperature in liquid_temperatures(campaign).items():
         if glass and at(temperature):
             datasets[f"dataset{number}"] = _scores(glass, at(temperature), windows)
     if fast_frames and at(matched):
