@@ -8,7 +8,8 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("dataset", help="build datasets 1-6 (glass vs liquid) from manifests",
                        description="Datasets 1-5: slow-cooled glass at T=0.05 vs liquid at 1.99, 1.76, "
-                                   "0.96, 0.55, 0.44. Dataset 6: fast-cooled glass vs the slow-cooled "
+                                   "0.96, 0.55, 0.44 (a 3D campaign: 1.99, 1.0, 0.7, 0.55, 0.5). "
+                                   "Dataset 6: fast-cooled glass vs the slow-cooled "
                                    "liquid of the same mean inherent-structure energy.")
     p.add_argument("manifest", help="manifest.csv of the slow-cooling campaign")
     p.add_argument("--fast", help="manifest.csv of the fast-cooling campaign (for dataset 6)")
