@@ -132,3 +132,13 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def refuse_existing(paths, force: bool = False) -> None:
+    """Refuse, before any work, to replace files that hold results, unless ``force``."""
+    from .errors import InputError
+
+    existing = [Path(p) for p in paths if Path(p).exists()]
+    if existing and not force:
+        names = ", ".join(str(p) for p in existing[:3]) + (" ..." if len(existing) > 3 else "")
+        raise InputError(f"{names} exists; give --force to replace it, or another --out")

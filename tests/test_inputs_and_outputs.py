@@ -3,6 +3,7 @@
 import csv
 import gzip
 import json
+from pathlib import Path
 import os
 import shutil
 import signal
@@ -606,3 +607,56 @@ def test_the_next_run_removes_what_a_killed_run_left_beside_out(tmp_path):
     assert main(["metrics", str(LIQUID_DUMP), "--out", str(out)]) == 0
     assert not dead.exists() and live.exists()
     assert (out / "frames.csv").exists()
+
+
+# ----------------------------------------- one promise over every command: --out and --force
+
+#: command module -> (arguments, the result file that already holds results). Every command of
+#: `glassml` is here or in EXEMPT, so a new command cannot forget the promise.
+def _promise_cases(tmp_path):
+    small = SMALL / "slow" / "manifest.csv"
+    return {
+        "tg": (["tg", str(small), "--out", str(tmp_path)], tmp_path / "tg.json"),
+        "dataset": (["dataset", str(small), "--datasets", "1", "--out", str(tmp_path)],
+                    tmp_path / "dataset1.npz"),
+        "metrics_vs_t": (["metrics-vs-t", str(small), "--tg", "0.3", "--out", str(tmp_path)],
+                         tmp_path / "fit.json"),
+        "report": (["report", "--results", str(tmp_path), "--out", str(tmp_path / "R.md")],
+                   tmp_path / "R.md"),
+        "metrics": (["metrics", str(LIQUID_DUMP), "--out", str(tmp_path)], tmp_path / "frames.csv"),
+        "classify": (["classify", str(LIQUID_DUMP), "--model", str(OLD_MODEL), "--out",
+                      str(tmp_path)], tmp_path / "frames.csv"),
+        "heldout": (["heldout", "--slow", str(small), "--seeds", "11", "--out", str(tmp_path)],
+                    tmp_path / "heldout.json"),
+        "experiment": (["experiment", "baselines", "--data", str(DATASET1), "--out",
+                        str(tmp_path / "b.json")], tmp_path / "b.json"),
+        "train": (["train", "dmpnn", "--data", str(DATASET1), "--out", str(tmp_path)],
+                  tmp_path / "config.json"),
+        "evaluate": (["evaluate", "--model", str(OLD_MODEL), "--data", str(DATASET1), "--json",
+                      str(tmp_path / "s.json")], tmp_path / "s.json"),
+    }
+
+
+#: Commands that continue what is in --out by design, or have no --out of their own.
+EXEMPT = {
+    "simulate": "resumes a campaign: finished runs are kept, interrupted ones redone",
+    "crossval": "resumes its folds and trials from --out",
+    "calibrate": "writes the fitted offsets into the model folder it calibrates",
+    "demo": "the main job's own folder, remade by `make demo`",
+}
+
+
+def test_every_command_keeps_the_out_promise_or_says_why_not(tmp_path):
+    from ovito_glassml.cli import COMMANDS
+
+    assert set(COMMANDS) == set(_promise_cases(tmp_path)) | set(EXEMPT)
+
+
+@pytest.mark.parametrize("command", sorted(_promise_cases(Path("."))))
+def test_no_command_replaces_results_in_out_without_force(tmp_path, capsys, command):
+    args, result = _promise_cases(tmp_path)[command]
+    result.write_text("old results")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--force" in err and "Traceback" not in err
+    assert result.read_text() == "old results"

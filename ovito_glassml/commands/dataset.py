@@ -28,6 +28,7 @@ def register(sub) -> None:
     p.add_argument("--band", type=float, default=0.05,
                    help="temperatures within this distance of TG are left out (default 0.05)")
     p.add_argument("--out", required=True, help="folder for dataset<k>.npz")
+    p.add_argument("--force", action="store_true", help="replace datasets already in --out")
     p.set_defaults(func=run)
 
 
@@ -36,9 +37,13 @@ def run(args) -> int:
     from ..errors import InputError
     from .simulate import parse_seeds
 
+    from ..fileio import refuse_existing
+
     seeds = parse_seeds(args.seeds) if args.seeds else None
     structure = "inherent" if args.inherent else "instantaneous"
+    suffix = "-is" if args.inherent else ""
     if args.by_tg is not None:
+        refuse_existing([Path(args.out) / f"tg_labelled{suffix}.npz"], args.force)
         ds = build_tg_dataset(args.manifest, args.by_tg, args.band, seeds=seeds, structure=structure)
         path = ds.save(Path(args.out) / f"tg_labelled{'-is' if args.inherent else ''}.npz")
         print(f"{ds.meta['n_glass']} glass + {ds.meta['n_liquid']} liquid ({ds.meta['labels']}) -> {path}")
@@ -50,13 +55,13 @@ def run(args) -> int:
     if 6 in numbers and not args.fast:
         numbers.remove(6)
         print("no --fast manifest: skipping dataset 6")
+    refuse_existing([Path(args.out) / f"dataset{n}{suffix}.npz" for n in numbers], args.force)
     slow = _filtered(args.manifest, args.t_cool_slow, args.out, "slow")
     fast = _filtered(args.fast, args.t_cool_fast, args.out, "fast") if args.fast else None
     fast_seeds = parse_seeds(args.fast_seeds) if args.fast_seeds else None
     datasets = build_datasets(slow, fast, numbers=numbers, structure=structure, seeds=seeds,
                               fast_seeds=fast_seeds)
     out = Path(args.out)
-    suffix = "-is" if args.inherent else ""
     for number, ds in datasets.items():
         path = ds.save(out / f"dataset{number}{suffix}.npz")
         print(f"dataset {number}{suffix}: {ds.meta['n_glass']} glass (T=0.05) + {ds.meta['n_liquid']} liquid "

@@ -10,6 +10,7 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="model folder (from `glassml train`)")
     p.add_argument("--data", required=True, help="dataset (.npz) or manifest (.csv) with labels")
     p.add_argument("--json", help="also write the scores to this JSON file")
+    p.add_argument("--force", action="store_true", help="replace an existing --json file")
     p.add_argument("--mode", choices=("frame", "window", "tiles"), default="frame",
                    help="the whole periodic frame (default; the only mode of the CNN), one "
                         "random window of the training l_win (the paper's test), or the mean "
@@ -26,6 +27,10 @@ def run(args) -> int:
     from ..models.classifier import load_classifier
     from ..training.evaluate import evaluate
 
+    from ..fileio import refuse_existing
+
+    if args.json:
+        refuse_existing([args.json], args.force)
     classifier = load_classifier(args.model)
     dataset = load_dataset(args.data)
     scores = evaluate(classifier, dataset, mode=args.mode, rng=args.seed)

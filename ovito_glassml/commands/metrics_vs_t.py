@@ -19,12 +19,14 @@ def register(sub) -> None:
     p.add_argument("--tg", required=True,
                    help="tg.json written by `glassml tg` (its 'tg' value), or a number")
     p.add_argument("--out", help="output folder (default: metrics_vs_t/ beside the input)")
+    p.add_argument("--force", action="store_true", help="replace a fit already in --out")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import time
 
+    from ..fileio import refuse_existing
     from ..metrics_vs_t import metrics_vs_temperature
     from ..training.provenance import provenance
 
@@ -32,6 +34,7 @@ def run(args) -> int:
     tg = read_tg(args.tg)
     source = Path(args.input)
     out = Path(args.out) if args.out else source.parent / "metrics_vs_t"
+    refuse_existing([out / "fit.json"], args.force)
     result = metrics_vs_temperature(source, tg, out,
                                     annotate=lambda: {"provenance": provenance(started)})
     for name, fit in result["metrics"].items():

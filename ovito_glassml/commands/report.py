@@ -11,6 +11,7 @@ def register(sub) -> None:
                                    "are listed as not run, with the command that makes them.")
     p.add_argument("--results", default="results", metavar="DIR", help="results folder (default results/)")
     p.add_argument("--out", default="REPRODUCTION.md", metavar="FILE.md")
+    p.add_argument("--force", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run)
 
 
@@ -20,6 +21,9 @@ def run(args) -> int:
     from ..errors import InputError
     from ..training.report import write_report
 
+    from ..fileio import refuse_existing
+
+    refuse_existing([args.out], args.force)
     if not Path(args.results).is_dir():
         raise InputError(f"--results {args.results} is not a folder; give the results folder "
                          "the experiments wrote (default results/)")

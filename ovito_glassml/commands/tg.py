@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the runs")
     p.add_argument("--seeds", help="only these runs, e.g. 1-32 (default: all)")
     p.add_argument("--out", help="output folder (default: beside the manifest)")
+    p.add_argument("--force", action="store_true", help="replace a Tg fit already in --out")
     p.set_defaults(func=run)
 
 
@@ -23,7 +24,10 @@ def run(args) -> int:
     from ..glass_transition import fit_campaign
     from .simulate import parse_seeds
 
+    from ..fileio import refuse_existing
+
     out = Path(args.out) if args.out else Path(args.manifest).parent
+    refuse_existing([out / "tg.json", *out.glob("tcool_*.json")], args.force)
     results = fit_campaign(args.manifest, out, t_cool=args.t_cool, t_max=args.t_max,
                            n_bootstrap=args.bootstrap,
                            seeds=parse_seeds(args.seeds) if args.seeds else None)
