@@ -660,3 +660,14 @@ def test_no_command_replaces_results_in_out_without_force(tmp_path, capsys, comm
     err = capsys.readouterr().err
     assert "--force" in err and "Traceback" not in err
     assert result.read_text() == "old results"
+
+
+@pytest.mark.slow
+def test_a_crossval_folder_is_read_from_any_working_directory(tmp_path, monkeypatch):
+    # its dataset and fold models are found from the folder, not from where crossval ran
+    folder = ROOT / "results" / "own_system" / "crossval"
+    monkeypatch.chdir(tmp_path)
+    assert main(["experiment", "size-transfer", "--crossval", str(folder), "--window-lengths",
+                 "0.2", "--windows-per-config", "1", "--out", "transfer.json"]) == 0
+    result = json.loads((tmp_path / "transfer.json").read_text())
+    assert result["model_dir"] == [str(folder / "fold0" / "model")]

@@ -15,6 +15,7 @@ Every function returns a JSON-ready dict with a ``kind`` that ``glassml report``
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +81,23 @@ def glass_liquid_pairs(values, labels, run_ids) -> tuple[np.ndarray, np.ndarray,
 
 # ----------------------------------------------------------------------------- model helpers
 
-def _crossval_folds(crossval_dir) -> tuple[dict, list[dict]]:
-    path = Path(crossval_dir) / "crossval.json"
+def read_crossval(crossval_dir) -> tuple[dict, list[dict]]:
+    """A crossval folder's report and folds, with its dataset and fold models found from the
+    folder itself (``protocol.json`` holds the dataset relative to the folder; fold ``k``'s model
+    is ``fold<k>/model``), so the folder works from any working directory."""
+    folder = Path(crossval_dir)
+    path = folder / "crossval.json"
     if not path.exists():
         raise InputError(f"{crossval_dir} has no crossval.json; run `glassml crossval --out "
                          f"{crossval_dir}` first")
     report = json.loads(path.read_text())
+    protocol = folder / "protocol.json"
+    if protocol.exists():
+        report["dataset"] = os.path.normpath(folder / json.loads(protocol.read_text())["dataset"])
+    for fold in report["folds"]:
+        model = folder / f"fold{fold['fold']}" / "model"
+        if model.exists():
+            fold["model_dir"] = str(model)
     return report, report["folds"]
 
 
@@ -122,7 +134,7 @@ def cross_dataset_matrix(crossval_dirs: dict, windows_per_config: int = 10, seed
     from ovito_glassml.models import load_classifier
 
     labels = list(crossval_dirs)
-    reports = {k: _crossval_folds(crossval_dirs[k]) for k in labels}
+    reports = {k: read_crossval(crossval_dirs[k]) for k in labels}
     kinds = {reports[k][0]["model"] for k in labels}
     if len(kinds) != 1:
         raise InputError(f"the crossval folders mix models {sorted(kinds)}; give one model's folders")

@@ -78,10 +78,9 @@ def _models_and_data(args, allow_all: bool):
     from ..training.cache import cached_dataset
 
     if args.crossval:
-        path = Path(args.crossval) / "crossval.json"
-        if not path.exists():
-            raise InputError(f"{args.crossval} has no crossval.json; run `glassml crossval` first")
-        report = json.loads(path.read_text())
+        from ..training.experiments import read_crossval
+
+        report, _ = read_crossval(args.crossval)
         folds = {str(f["fold"]): f for f in report["folds"]}
         if args.fold == "all" and allow_all:
             chosen = list(folds.values())
