@@ -7,6 +7,11 @@ import json
 from pathlib import Path
 
 
+#: Results of other systems than the paper's 2D mixture: the 3D campaign (docs/ka3d.md, a 3D
+#: section of its own to come) and the own-system example (docs/own-system.md).
+OTHER_SYSTEMS = {"ka3d", "own_system"}
+
+
 def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
     """Every results JSON under ``results_dir``, grouped by what it holds."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
@@ -15,6 +20,8 @@ def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
                                                "crossval_variant", "crossval_variant_partial",
                                                "heldout")}
     for path in sorted(Path(results_dir).rglob("*.json")):
+        if OTHER_SYSTEMS & set(path.relative_to(results_dir).parts):
+            continue
         try:
             data = json.loads(path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError):
