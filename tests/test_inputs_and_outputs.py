@@ -671,3 +671,15 @@ def test_a_crossval_folder_is_read_from_any_working_directory(tmp_path, monkeypa
                  "0.2", "--windows-per-config", "1", "--out", "transfer.json"]) == 0
     result = json.loads((tmp_path / "transfer.json").read_text())
     assert result["model_dir"] == [str(folder / "fold0" / "model")]
+
+
+@pytest.mark.parametrize("args", [["tg", "MANIFEST"], ["metrics-vs-t", "MANIFEST", "--tg", "0.3"]])
+def test_commands_write_only_where_out_says_never_into_their_input_folder(tmp_path, args):
+    manifest = tmp_path / "campaign" / "manifest.csv"
+    manifest.parent.mkdir()
+    shutil.copy(SMALL / "slow" / "manifest.csv", manifest)
+    before = sorted(p.name for p in manifest.parent.iterdir())
+    with pytest.raises(SystemExit) as exit_code:   # --out is required: argparse says so
+        main([str(manifest) if a == "MANIFEST" else a for a in args])
+    assert exit_code.value.code == 2
+    assert sorted(p.name for p in manifest.parent.iterdir()) == before

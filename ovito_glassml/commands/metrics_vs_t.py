@@ -18,7 +18,8 @@ def register(sub) -> None:
     p.add_argument("input", metavar="MANIFEST_OR_FRAMES", help="manifest.csv or frames.csv")
     p.add_argument("--tg", required=True,
                    help="tg.json written by `glassml tg` (its 'tg' value), or a number")
-    p.add_argument("--out", help="output folder (default: metrics_vs_t/ beside the input)")
+    p.add_argument("--out", required=True,
+                   help="output folder (nothing is written into the input's own folder)")
     p.add_argument("--force", action="store_true", help="replace a fit already in --out")
     p.set_defaults(func=run)
 
@@ -33,7 +34,7 @@ def run(args) -> int:
     started = time.time()
     tg = read_tg(args.tg)
     source = Path(args.input)
-    out = Path(args.out) if args.out else source.parent / "metrics_vs_t"
+    out = Path(args.out)
     refuse_existing([out / "fit.json"], args.force)
     result = metrics_vs_temperature(source, tg, out,
                                     annotate=lambda: {"provenance": provenance(started)})

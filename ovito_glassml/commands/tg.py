@@ -15,7 +15,8 @@ def register(sub) -> None:
                    help="highest temperature in the fit (default 1.0; E_IS saturates above)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the runs")
     p.add_argument("--seeds", help="only these runs, e.g. 1-32 (default: all)")
-    p.add_argument("--out", help="output folder (default: beside the manifest)")
+    p.add_argument("--out", required=True,
+                   help="output folder (nothing is written into the campaign's own folder)")
     p.add_argument("--force", action="store_true", help="replace a Tg fit already in --out")
     p.set_defaults(func=run)
 
@@ -26,7 +27,7 @@ def run(args) -> int:
 
     from ..fileio import refuse_existing
 
-    out = Path(args.out) if args.out else Path(args.manifest).parent
+    out = Path(args.out)
     refuse_existing([out / "tg.json", *out.glob("tcool_*.json")], args.force)
     results = fit_campaign(args.manifest, out, t_cool=args.t_cool, t_max=args.t_max,
                            n_bootstrap=args.bootstrap,
