@@ -59,18 +59,32 @@ class Trajectory:
         return f"trajectory frame {number}: " if len(self.files) > 1 else ""
 
 
-def open_trajectory(source: str) -> Trajectory:
+def open_trajectory(source: str, structure: str = "thermal") -> Trajectory:
     """The files of a trajectory file, file pattern or manifest CSV.
 
-    Raises :class:`InputError` if nothing matches.
+    ``structure="inherent"`` takes a `glassml simulate` manifest's inherent structures (its
+    ``is_path`` column) in place of its snapshots. Raises :class:`InputError` if nothing matches.
     """
     source = str(source)
     temperatures = None
+    if structure not in ("thermal", "inherent"):
+        raise InputError(f"structure is 'thermal' or 'inherent', not {structure!r}")
+    if structure == "inherent" and not source.endswith(".csv"):
+        raise InputError(f"inherent structures are read from a `glassml simulate` manifest "
+                         f"(its is_path column); {source} is not a manifest.csv")
+    if source.endswith(".npz"):
+        raise InputError(f"{source} is a packed dataset (`glassml dataset`), not a trajectory: "
+                         "give dump files, a file pattern or a manifest.csv (a dataset goes "
+                         "where --data takes one)")
     if source.endswith(".csv"):
         from .datasets import read_manifest
 
         rows = read_manifest(source)
-        files = [_as_given(r["path"], Path(source).parent) for r in rows]
+        column = "path" if structure == "thermal" else "is_path"
+        if column not in rows[0]:
+            raise InputError(f"{source} has no is_path column: only a `glassml simulate` "
+                             "manifest names the inherent structure of each snapshot")
+        files = [_as_given(r[column], Path(source).parent) for r in rows]
         temperatures = [float(r["temperature"]) for r in rows]
     elif any(ch in source for ch in "*?["):
         files = _expand_pattern(source)
@@ -458,7 +472,7 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
 def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
                  skip_bad: bool = False, skipped: list | None = None,
                  b_type: int | None = None, workers: int = 1,
-                 ray_address: str | None = None) -> list[dict]:
+                 ray_address: str | None = None, structure: str = "thermal") -> list[dict]:
     """One table row per frame of ``source``: frame, timestep, temperature and the three metrics.
 
     With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list);
@@ -470,7 +484,7 @@ def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
 
     if num_neighbors < 1:
         raise InputError(f"num_neighbors must be at least 1, got {num_neighbors}")
-    trajectory = open_trajectory(source)
+    trajectory = open_trajectory(source, structure)
     pipeline = FramePipeline(tuple((name, METRIC_ATTRIBUTES[name]) for name in METRIC_NAMES),
                              b_type=b_type, num_neighbors=num_neighbors)
     rows, bad = run_frames(trajectory, pipeline, progress="metrics", skip_bad=skip_bad,

@@ -19,7 +19,7 @@ from .errors import InputError
 EQ12 = "y = a0 + a1*T + a2*1[T>Tg] + a3*1[T>Tg]*T"
 
 
-def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
+def metrics_vs_temperature(source, tg: float, out, annotate=None, structure: str = "thermal") -> dict:
     """The paper's Fig. 10 and the Eq. 12 fits of the three metrics, written to ``out``.
 
     ``source`` is a ``glassml simulate`` manifest.csv (the metrics are computed through OVITO)
@@ -28,6 +28,7 @@ def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
     (returned), ``metrics_vs_t.png`` and, for a manifest, ``frames.csv``; everything is computed
     before anything is written, so an error leaves no partial output. ``annotate``, if given,
     is called once the work is done; its dict joins ``fit.json`` (e.g. the command's provenance).
+    ``structure="inherent"`` reads a manifest's inherent structures (its ``is_path`` column).
     """
     from .fileio import write_csv_atomic, write_json_atomic
     from .metrics import METRIC_NAMES
@@ -38,6 +39,9 @@ def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
         raise InputError(f"{source} does not exist")
     header = _header(source)
     if all(name in header for name in METRIC_NAMES):
+        if structure != "thermal":
+            raise InputError(f"{source} is a table of metrics already computed; inherent "
+                             "structures are read from a `glassml simulate` manifest")
         if "temperature" not in header:
             raise InputError(f"{source} has no temperature column; run `glassml metrics` on a "
                              "manifest, or on a trajectory that carries the temperature")
@@ -46,7 +50,7 @@ def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
     else:
         from .batch import metrics_rows
 
-        rows = metrics_rows(str(source))
+        rows = metrics_rows(str(source), structure=structure)
         temperature = np.array([r["temperature"] for r in rows], dtype=float)
         values = {name: np.array([r[name] for r in rows], dtype=float) for name in METRIC_NAMES}
     fits = {name: fit_change_of_slope(temperature, values[name], tg) for name in METRIC_NAMES}
@@ -57,7 +61,8 @@ def metrics_vs_temperature(source, tg: float, out, annotate=None) -> dict:
 
         write_frames_table(out, rows)
     write_csv_atomic(out / "metrics_vs_t.csv", table, list(table[0].keys()))
-    result = {"tg": tg, "n_frames": int(len(temperature)), "model": EQ12, "metrics": fits,
+    result = {"tg": tg, "structure": structure, "n_frames": int(len(temperature)), "model": EQ12,
+              "metrics": fits,
               **(annotate() if annotate else {})}
     write_json_atomic(out / "fit.json", result)
     plot_metrics_vs_t(out / "metrics_vs_t.png", table, fits, tg)
@@ -79,6 +84,12 @@ def fit_change_of_slope(temperature: np.ndarray, y: np.ndarray, tg: float) -> di
     if n_above < 2 or n_below < 2:
         raise InputError(f"Tg = {tg:g} leaves {n_below} temperatures below and {n_above} above; "
                          "the fit needs at least two on each side to compare the slopes")
+    if np.ptp(y) == 0:
+        # a metric that never changes (e.g. one connected graph in every small frame) has no
+        # slope on either side: nothing to test
+        return {"a0": float(y[0]), "a1": 0.0, "a2": 0.0, "a3": 0.0, "a3_stderr": 0.0,
+                "a3_pvalue": None, "a3_pvalue_one_sided": None, "r_squared": None,
+                "n": int(len(y)), "constant": True}
     design = np.column_stack([np.ones_like(temperature), temperature, above, above * temperature])
     result = sm.OLS(y, design).fit()
     a3, se3 = float(result.params[3]), float(result.bse[3])
@@ -87,6 +98,11 @@ def fit_change_of_slope(temperature: np.ndarray, y: np.ndarray, tg: float) -> di
             "a2": float(result.params[2]), "a3": a3, "a3_stderr": se3,
             "a3_pvalue": float(result.pvalues[3]), "a3_pvalue_one_sided": one_sided,
             "r_squared": float(result.rsquared), "n": int(len(y))}
+
+
+def pvalue_text(p) -> str:
+    """A p-value for people: two digits, or 'n/a' where there was nothing to test."""
+    return "n/a" if p is None else f"{p:.2g}"
 
 
 def temperature_means(temperature: np.ndarray, values: dict[str, np.ndarray]) -> list[dict]:
@@ -124,7 +140,7 @@ def plot_metrics_vs_t(path: Path, table: list[dict], fits: dict, tg: float) -> N
         ax.plot(grid[above], line[above], "k-", lw=1, label="Eq. 12 fit")
         ax.axvline(tg, color="grey", ls="--", lw=1, label=f"Tg = {tg:.3g}")
         ax.set_xlabel("T")
-        ax.set_title(f"{name.replace('_', ' ')}\na3 = {fit['a3']:.3g}, p = {fit['a3_pvalue']:.2g}",
+        ax.set_title(f"{name.replace('_', ' ')}\na3 = {fit['a3']:.3g}, p = {pvalue_text(fit['a3_pvalue'])}",
                      fontsize=9)
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.tight_layout()
@@ -134,8 +150,13 @@ def plot_metrics_vs_t(path: Path, table: list[dict], fits: dict, tg: float) -> N
 
 
 def _header(path: Path) -> list[str]:
-    with open(path, newline="") as fh:
-        return next(csv.reader(fh), [])
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"{path} is not a manifest or a frames.csv: give the manifest.csv of "
+                         "`glassml simulate` or the frames.csv of `glassml metrics` (a packed "
+                         ".npz dataset goes where --data takes one)") from err
 
 
 def _read_frames_table(path: Path):

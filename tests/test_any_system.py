@@ -403,3 +403,28 @@ def test_a_3d_campaign_builds_the_3d_datasets_and_their_inherent_structures(ka3d
         for dataset in datasets.values():
             assert dataset.dimension == 3 and len(dataset) == 12
             assert sorted(set(dataset.label.tolist())) == [0, 1]
+
+
+def test_metrics_vs_t_reads_the_inherent_structures_of_a_3d_campaign(ka3d_manifest, tmp_path,
+                                                                    capsys):
+    """Fig. 10 on inherent structures: every frame read is a minimised one (is_path), and the
+    metrics differ from the snapshots' (thermal noise is gone)."""
+    import csv
+    import json
+
+    from ovito_glassml.cli import main
+
+    for structure in ("thermal", "inherent"):
+        assert main(["metrics-vs-t", str(ka3d_manifest), "--tg", "0.6", "--structure", structure,
+                     "--out", str(tmp_path / structure)]) == 0
+    tables = {s: list(csv.DictReader((tmp_path / s / "frames.csv").read_text().splitlines()))
+              for s in ("thermal", "inherent")}
+    assert all(row["source_file"].endswith("_is.dump") for row in tables["inherent"])
+    assert not any(row["source_file"].endswith("_is.dump") for row in tables["thermal"])
+    assert len(tables["inherent"]) == len(tables["thermal"])
+    assert json.loads((tmp_path / "inherent" / "fit.json").read_text())["structure"] == "inherent"
+    assert [r["num_bb_edges"] for r in tables["inherent"]] != [r["num_bb_edges"] for r in tables["thermal"]]
+    # a table of metrics already computed has no inherent structures to read
+    assert main(["metrics-vs-t", str(tmp_path / "thermal" / "frames.csv"), "--tg", "0.6",
+                 "--structure", "inherent", "--out", str(tmp_path / "again")]) == 2
+    assert "already computed" in capsys.readouterr().err

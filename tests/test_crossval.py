@@ -228,8 +228,13 @@ def test_crossval_command_writes_mean_auc_and_resumes_only_with_its_settings(tmp
     assert main(args[:-6] + ["--space", "hidden_size=32", "--space", "window_length=0.3"]) == 2
 
     # the window baselines on the same folds: fitted on outer train, scored on outer test
-    assert main(["experiment", "window-baselines", "--crossval", str(out)]) == 0
-    baselines = json.loads((out / "window_baselines.json").read_text())
+    # written beside the experiments, never into the crossval folder; found by the report there
+    baselines_file = tmp_path / "results" / "experiments" / "window_baselines" / "dataset1.json"
+    assert main(["experiment", "window-baselines", "--crossval", str(out), "--out",
+                 str(baselines_file)]) == 0
+    assert not (out / "window_baselines.json").exists()
+    baselines = json.loads(baselines_file.read_text())
+    assert (baselines_file.parent / baselines["crossval"]).resolve() == (out / "crossval.json").resolve()
     assert len(baselines["folds"]) == 3
     for fold, cv_fold in zip(baselines["folds"], report["folds"]):
         assert fold["n_test_windows"] == len(cv_fold["outer_test_indices"]) * report["preset"]["windows_per_config"]
@@ -298,7 +303,9 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
     assert main(["crossval", "--model", "dmpnn", "--data", str(data), "--out", str(out), "--preset", "small",
                  "--iterations", "2", "--epochs", "1", "--space", "hidden_size=16",
                  "--space", "window_length=0.3", "--space", "readout_norm=1"]) == 0
-    assert main(["experiment", "window-baselines", "--crossval", str(out)]) == 0
+    baselines_file = tmp_path / "results" / "experiments" / "window_baselines.json"
+    assert main(["experiment", "window-baselines", "--crossval", str(out), "--out",
+                 str(baselines_file)]) == 0
     # fold models trained before training calibrated: refit on the outer train frames, re-score
     for path in out.glob("fold*/model/config.json"):
         config = json.loads(path.read_text())
@@ -315,7 +322,7 @@ def test_inherent_structure_dataset_goes_through_crossval_baselines_and_report(t
         assert fold["test"]["frame_accuracy"] == np.mean((frame >= 0.5) == test.label)
         assert fold["test"]["uncalibrated"]["frame_auc"] == pytest.approx(fold["test"]["frame_auc"])
     assert cv["frame_accuracy_mean"] == pytest.approx(np.mean([f["test"]["frame_accuracy"] for f in cv["folds"]]))
-    baselines = json.loads((out / "window_baselines.json").read_text())
+    baselines = json.loads(baselines_file.read_text())
     text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
     section = text.split("## Beyond the paper: the six datasets on inherent structures")[1].split("\n## ")[0]
     row = next(line for line in section.splitlines() if line.startswith("| 6-is | 0.3, 0.3, 0.3 |"))

@@ -1,4 +1,4 @@
-"""The Tg fit: two lines with a least-squares breakpoint, bootstrap error, and `glassml tg`."""
+"""The Tg fit: three regimes (the default) or the paper's two lines, bootstrap error, `glassml tg`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ovito_glassml.errors import InputError
-from ovito_glassml.glass_transition import fit_two_lines, glass_transition
+from ovito_glassml.glass_transition import fit_three_regimes, fit_two_lines, glass_transition
 
 TG = 0.41
 GRID = np.round(np.linspace(0.05, 0.95, 19), 3)
@@ -36,16 +36,50 @@ def test_two_line_fit_recovers_a_known_breakpoint_exactly_without_noise():
     assert fit.liquid_slope == pytest.approx(0.13, abs=1e-3)
 
 
+def three_regimes(grid, tg=0.35, onset=0.75):
+    """Glass slope 0.02 below tg, supercooled liquid 0.15 up to the onset, nearly flat above."""
+    return (-8.2 + 0.02 * grid + 0.13 * np.maximum(grid - tg, 0)
+            - 0.14 * np.maximum(grid - onset, 0))
+
+
+GRID_3D = np.array([0.05, 0.12, 0.2, 0.24, 0.28, 0.31, 0.33, 0.35, 0.37, 0.39, 0.41, 0.43, 0.45,
+                    0.47, 0.5, 0.55, 0.6, 0.7, 0.8, 1.0, 1.5, 1.99])
+
+
+def test_three_regimes_recover_tg_and_the_onset_without_noise():
+    fit = fit_three_regimes(GRID_3D, three_regimes(GRID_3D))
+    assert fit.tg == pytest.approx(0.35, abs=0.006)
+    assert fit.onset == pytest.approx(0.75, abs=0.006)
+    np.testing.assert_allclose(fit.slopes, [0.02, 0.15, 0.01], atol=2e-3)
+
+
+def test_regimes_tg_does_not_depend_on_a_fit_range_where_the_two_line_tg_does():
+    e = three_regimes(GRID_3D)
+    two_line = [fit_two_lines(GRID_3D[GRID_3D <= t], e[GRID_3D <= t]).tg for t in (0.6, 1.0)]
+    assert abs(two_line[0] - two_line[1]) > 0.03        # the paper's fit moves with t_max
+    regimes = [fit_three_regimes(GRID_3D[GRID_3D <= t], e[GRID_3D <= t]).tg for t in (1.5, 2.0)]
+    assert regimes == pytest.approx([0.35, 0.35], abs=0.006)
+
+
+def test_leaving_out_any_one_temperature_barely_moves_the_regimes_tg():
+    rows = [{"seed": run, "temperature": float(t), "e_is": float(v), "t_cool": 200_000}
+            for run in (1, 2, 3) for t, v in zip(GRID_3D, three_regimes(GRID_3D) + 1e-4 * run)]
+    result = glass_transition(rows, n_bootstrap=20)
+    assert result.method == "regimes" and result.fit.onset == pytest.approx(0.75, abs=0.01)
+    assert len(result.leave_one_out_tg) == len(GRID_3D)
+    assert np.ptp(result.leave_one_out_tg) < 0.03
+
+
 def test_glass_transition_recovers_the_breakpoint_within_its_bootstrap_error():
-    result = glass_transition(synthetic_rows(), n_bootstrap=300)
+    result = glass_transition(synthetic_rows(), method="two-line", n_bootstrap=300)
     assert result.n_runs == 16
     assert 0 < result.tg_err < 0.05
     assert abs(result.tg - TG) < 3 * result.tg_err + 0.005
 
 
 def test_bootstrap_error_shrinks_with_more_runs():
-    few = glass_transition(synthetic_rows(n_runs=4), n_bootstrap=300)
-    many = glass_transition(synthetic_rows(n_runs=64), n_bootstrap=300)
+    few = glass_transition(synthetic_rows(n_runs=4), method="two-line", n_bootstrap=300)
+    many = glass_transition(synthetic_rows(n_runs=64), method="two-line", n_bootstrap=300)
     assert many.tg_err < few.tg_err
 
 
@@ -77,7 +111,11 @@ def test_glassml_tg_writes_json_and_figure(tmp_path):
                              "--bootstrap", "100"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "tcool_200000.json").read_text())
-    assert {"tg", "tg_err", "n_runs", "t_cool"} <= set(info)
+    assert {"tg", "tg_err", "n_runs", "t_cool", "onset_temperature", "two_line_tg_by_t_max",
+            "tg_leave_one_temperature_out"} <= set(info)
+    assert info["method"] == "regimes"
+    lo, hi = info["tg_leave_one_temperature_out"]
+    assert lo <= info["tg"] <= hi
     assert info["n_runs"] == 6 and info["t_cool"] == 200_000
     assert abs(info["tg"] - TG) < 0.05
     assert (out / "tg.png").stat().st_size > 10_000

@@ -683,3 +683,88 @@ def test_commands_write_only_where_out_says_never_into_their_input_folder(tmp_pa
         main([str(manifest) if a == "MANIFEST" else a for a in args])
     assert exit_code.value.code == 2
     assert sorted(p.name for p in manifest.parent.iterdir()) == before
+
+
+# ---------------------------------- one promise over every command: wrong kinds of input
+
+#: A CNN model folder: its config says so, which is all a D-MPNN-only command needs to read.
+CNN_MODEL = ROOT / "results" / "paper" / "crossval_16runs" / "cnn" / "dataset1" / "fold0" / "model"
+
+
+def _wrong_input_cases(tmp_path):
+    """command module -> [(arguments, what the one-line refusal says)]: a CNN where a D-MPNN is
+    needed, a dataset where a manifest or a trajectory is needed, files, folders and seeds that
+    do not exist, values out of range. Every command of `glassml` is here or in NO_INPUTS."""
+    manifest, out = str(SMALL / "slow" / "manifest.csv"), str(tmp_path / "out")
+    missing = str(tmp_path / "missing")
+    dump, dataset, dmpnn = str(LIQUID_DUMP), str(DATASET1), str(TEST_DATA / "tiny-dmpnn")
+    return {
+        "simulate": [(["simulate", "--preset", "small", "--seeds", "1", "--processes", "0",
+                       "--out", out], "--processes must be at least 1"),
+                     (["simulate", "--preset", "small", "--seeds", "0-x", "--out", out],
+                      "cannot read seeds")],
+        "tg": [(["tg", dataset, "--out", out], "is not a manifest"),
+               (["tg", missing + ".csv", "--out", out], "does not exist"),
+               (["tg", manifest, "--seeds", "900", "--out", out], "no runs with seeds [900]"),
+               (["tg", manifest, "--bootstrap", "0", "--out", out], "--bootstrap must be at least 2")],
+        "dataset": [(["dataset", dataset, "--datasets", "1", "--out", out], "is not a manifest"),
+                    (["dataset", manifest, "--datasets", "9", "--out", out], "no dataset 9")],
+        "metrics": [(["metrics", dataset, "--out", out], "is a packed dataset"),
+                    (["metrics", missing + ".dump", "--out", out], "does not exist"),
+                    (["metrics", dump, "--workers", "0", "--out", out], "--workers must be at least 1")],
+        "metrics_vs_t": [(["metrics-vs-t", dataset, "--tg", "0.3", "--out", out],
+                          "is not a manifest or a frames.csv"),
+                         (["metrics-vs-t", manifest, "--tg", missing + ".json", "--out", out],
+                          "no such file")],
+        "classify": [(["classify", dump, "--model", str(CNN_MODEL), "--out", out], "model.keras"),
+                     (["classify", dataset, "--model", dmpnn, "--out", out], "is a packed dataset"),
+                     (["classify", dump, "--model", missing, "--out", out], "does not exist"),
+                     (["classify", dump, "--model", dmpnn, "--workers", "0", "--out", out],
+                      "--workers must be at least 1")],
+        "train": [(["train", "dmpnn", "--data", missing + ".npz", "--out", out], "does not exist"),
+                  (["train", "dmpnn", "--data", dataset, "--epochs", "0", "--out", out],
+                   "must be at least 1")],
+        "evaluate": [(["evaluate", "--model", missing, "--data", dataset], "does not exist"),
+                     (["evaluate", "--model", dmpnn, "--data", dump], "is not a packed dataset")],
+        "calibrate": [(["calibrate", "--crossval", dmpnn], "is not a crossval folder")],
+        "heldout": [(["heldout", "--model", str(CNN_MODEL), "--slow", manifest, "--seeds", "11",
+                      "--out", out], "holds a cnn model; heldout"),
+                    (["heldout", "--model", dmpnn, "--slow", dataset, "--seeds", "11", "--out", out],
+                     "is not a manifest"),
+                    (["heldout", "--model", dmpnn, "--slow", manifest, "--seeds", "900", "--out", out],
+                     "no runs with seeds [900]")],
+        "crossval": [(["crossval", "--model", "dmpnn", "--data", missing + ".npz", "--out", out],
+                      "does not exist"),
+                     (["crossval", "--model", "dmpnn", "--data", dataset, "--iterations", "0",
+                       "--out", out], "must be positive")],
+        "report": [(["report", "--results", missing, "--out", out + ".md"], "is not a folder")],
+        "experiment": [(["experiment", "attention", "--model", str(CNN_MODEL), "--data", dataset,
+                         "--out", out + ".json"], "holds a cnn model; experiment attention"),
+                       (["experiment", "size-transfer", "--model", dmpnn, "--data", dataset,
+                         "--window-lengths", "1.5", "--out", out + ".json"], "must be in (0, 1]"),
+                       (["experiment", "window-baselines", "--crossval", missing, "--out",
+                         out + ".json"], "no crossval.json"),
+                       (["experiment", "cross-dataset", "--crossval", dmpnn, "--out",
+                         out + ".json"], "no crossval.json")],
+    }
+
+
+#: Commands with no input a user could get the kind of wrong.
+NO_INPUTS = {"demo": "runs its own small simulations into its own folder"}
+
+
+def test_every_command_refuses_wrong_kinds_of_input_or_says_why_not(tmp_path):
+    from ovito_glassml.cli import COMMANDS
+
+    assert set(COMMANDS) == set(_wrong_input_cases(tmp_path)) | set(NO_INPUTS)
+
+
+@pytest.mark.parametrize("command", sorted(_wrong_input_cases(Path("."))))
+def test_wrong_kinds_of_input_are_refused_in_one_line_before_any_work(tmp_path, capsys, command):
+    for args, message in _wrong_input_cases(tmp_path)[command]:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and message in lines[0], (args, err)
+        assert "Traceback" not in err
+        assert not any(p.name.startswith(("out", ".out")) for p in tmp_path.iterdir()), args

@@ -64,7 +64,7 @@ def _fit_tg(demo_manifest: Path, campaign: Path, out: Path):
         print(f"Tg = {tg.tg:.3f} ± {tg.tg_err:.3f} from the {tg.n_runs} committed runs of "
               f"N=4320 at t_cool=2e5 (paper: 0.39) -> {out}", flush=True)
         return tg
-    (tg,) = fit_campaign(demo_manifest, out)
+    (tg,) = fit_campaign(demo_manifest, out, method="two-line")
     print(f"Tg = {tg.tg:.3f} ± {tg.tg_err:.3f} from the {tg.n_runs} demo runs (N=1080, cooled "
           f"10x faster than the paper; {campaign} is not here) -> {out}", flush=True)
     return tg

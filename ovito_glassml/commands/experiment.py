@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 SOURCE_HELP = ("a `glassml crossval` output folder: its fold's model is scored on that fold's "
@@ -52,7 +53,9 @@ def register(sub) -> None:
                                      "threshold fitted on the outer train set and scored on the "
                                      "same outer-test windows as the fold's D-MPNN.")
     w.add_argument("--crossval", required=True, metavar="DIR", help="a finished D-MPNN crossval folder")
-    w.add_argument("--out", metavar="FILE.json", help="default: DIR/window_baselines.json")
+    w.add_argument("--out", required=True, metavar="FILE.json",
+                   help="output file (nothing is written into the crossval folder); it records "
+                        "the crossval's path relative to itself")
     w.add_argument("--windows-per-train-config", type=int, default=10,
                    help="random outer-train windows per configuration for the threshold fit")
     w.add_argument("--force", action="store_true", help="replace an existing --out")
@@ -75,6 +78,7 @@ def _models_and_data(args, allow_all: bool):
 
     from ..errors import InputError
     from ..models import load_classifier
+    from ..models.classifier import require_dmpnn
     from ..training.cache import cached_dataset
 
     if args.crossval:
@@ -89,6 +93,8 @@ def _models_and_data(args, allow_all: bool):
         else:
             raise InputError(f"{args.crossval} has folds {sorted(folds)}"
                              f"{' (or all)' if allow_all else ''}, not {args.fold}")
+        for f in chosen:
+            require_dmpnn(f["model_dir"], f"experiment {args.experiment}")
         data = cached_dataset(report["dataset"])
         pairs = [(load_classifier(f["model_dir"]), data.subset(np.asarray(f["outer_test_indices"])))
                  for f in chosen]
@@ -98,6 +104,7 @@ def _models_and_data(args, allow_all: bool):
         return pairs, source
     if not (args.model and args.data):
         raise InputError("give --crossval DIR, or both --model and --data")
+    require_dmpnn(args.model, f"experiment {args.experiment}")
     data = cached_dataset(args.data)
     source = {"model_dir": args.model, "dataset": args.data,
               "dataset_number": data.meta.get("dataset")}
@@ -145,9 +152,13 @@ def run(args) -> int:
     if args.experiment == "window-baselines":
         from ..training.window_baselines import crossval_window_baselines
 
-        out = Path(args.out or Path(args.crossval) / "window_baselines.json")
+        out = Path(args.out)
+        if out.suffix != ".json":
+            raise InputError(f"--out {out} should be a .json file")
         _check_out(out, args.force)
         result = crossval_window_baselines(args.crossval, args.windows_per_train_config)
+        # resolved against the file that holds it, wherever the command was run
+        result["crossval"] = os.path.relpath(Path(args.crossval) / "crossval.json", out.parent)
         result["provenance"] = provenance(started)
         write_json_atomic(out, result)
         for name, s in result["summary"].items():

@@ -36,7 +36,7 @@ def run(args) -> int:
 
     from ..errors import InputError
     from ..fileio import write_json_atomic
-    from ..models.classifier import load_classifier
+    from ..models.classifier import load_classifier, require_dmpnn
     from ..modifiers.loading import model_folder
     from ..training.heldout import held_out_report, labelled_held_out_report, plot_cooling
     from ..training.provenance import provenance
@@ -51,11 +51,8 @@ def run(args) -> int:
     if args.data and (args.fast or args.fast_seeds):
         raise InputError("--fast and --fast-seeds belong to a campaign (--slow); a labelled "
                          "manifest (--data) holds its glass and liquid frames itself")
+    require_dmpnn(model_folder(args.model), "heldout (windows, tiles and whole frames)")
     classifier = load_classifier(model_folder(args.model))
-    if not classifier.reads_windows:
-        raise InputError(f"{args.model or 'the model'} is a {classifier.kind} model; heldout "
-                         "scores windows, tiles and whole frames of a D-MPNN: give a D-MPNN "
-                         "(use `glassml evaluate` for a CNN)")
     if args.data:
         report = labelled_held_out_report(classifier, args.data, parse_seeds(args.seeds),
                                           windows=args.windows, rng=args.seed,

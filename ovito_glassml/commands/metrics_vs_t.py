@@ -20,6 +20,9 @@ def register(sub) -> None:
                    help="tg.json written by `glassml tg` (its 'tg' value), or a number")
     p.add_argument("--out", required=True,
                    help="output folder (nothing is written into the input's own folder)")
+    p.add_argument("--structure", choices=["thermal", "inherent"], default="thermal",
+                   help="inherent: the metrics of each snapshot's inherent structure (the "
+                        "manifest's is_path column), where thermal noise is gone")
     p.add_argument("--force", action="store_true", help="replace a fit already in --out")
     p.set_defaults(func=run)
 
@@ -28,7 +31,7 @@ def run(args) -> int:
     import time
 
     from ..fileio import refuse_existing
-    from ..metrics_vs_t import metrics_vs_temperature
+    from ..metrics_vs_t import metrics_vs_temperature, pvalue_text
     from ..training.provenance import provenance
 
     started = time.time()
@@ -36,10 +39,10 @@ def run(args) -> int:
     source = Path(args.input)
     out = Path(args.out)
     refuse_existing([out / "fit.json"], args.force)
-    result = metrics_vs_temperature(source, tg, out,
+    result = metrics_vs_temperature(source, tg, out, structure=args.structure,
                                     annotate=lambda: {"provenance": provenance(started)})
     for name, fit in result["metrics"].items():
-        print(f"{name}: a3 = {fit['a3']:.4g} ± {fit['a3_stderr']:.2g}, p = {fit['a3_pvalue']:.3g}")
+        print(f"{name}: a3 = {fit['a3']:.4g} ± {fit['a3_stderr']:.2g}, p = {pvalue_text(fit['a3_pvalue'])}")
     print(f"{result['n_frames']} frames at {result['n_temperatures']} temperatures, Tg = {tg:g} "
           f"-> {out}")
     return 0

@@ -59,6 +59,8 @@ def run(args) -> int:
             temps = tuple(float(t) for t in args.temperatures.split(","))
         except ValueError as err:
             raise InputError(f"cannot read temperatures {args.temperatures!r}") from err
+    if args.processes is not None and args.processes < 1:
+        raise InputError(f"--processes must be at least 1, got {args.processes}")
     suffix = args.pair_suffix
     if suffix is not None and suffix.lower() == "none":
         suffix = ""

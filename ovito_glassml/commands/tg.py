@@ -6,13 +6,20 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("tg", help="fit Tg from mean E_IS vs T (paper Fig. 1)",
-                       description="Two lines with a least-squares breakpoint fitted to the mean "
-                                   "inherent-structure energy vs T; bootstrap error over runs.")
+                       description="Tg is the lower break of three straight pieces (glass, "
+                                   "supercooled liquid, high-temperature liquid) fitted by least "
+                                   "squares to the mean inherent-structure energy against T over "
+                                   "every saved temperature; bootstrap error over runs, and the "
+                                   "paper's two-line fit at several upper limits beside it.")
     p.add_argument("manifest", help="manifest.csv of a cooling campaign")
     p.add_argument("--t-cool", type=int, action="append",
                    help="cooling rate(s) to fit (default: every rate in the manifest)")
-    p.add_argument("--t-max", type=float, default=1.0,
-                   help="highest temperature in the fit (default 1.0; E_IS saturates above)")
+    p.add_argument("--method", choices=["regimes", "two-line"], default="regimes",
+                   help="regimes: three pieces over every temperature (default, no range to "
+                        "choose); two-line: the paper's two lines on T <= --t-max")
+    p.add_argument("--t-max", type=float,
+                   help="highest temperature in the fit (default: all for regimes, 1.0 for "
+                        "two-line)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of the runs")
     p.add_argument("--seeds", help="only these runs, e.g. 1-32 (default: all)")
     p.add_argument("--out", required=True,
@@ -25,15 +32,23 @@ def run(args) -> int:
     from ..glass_transition import fit_campaign
     from .simulate import parse_seeds
 
+    from ..errors import InputError
     from ..fileio import refuse_existing
 
+    if args.bootstrap < 2:
+        raise InputError(f"--bootstrap must be at least 2 (the error is their spread), got "
+                         f"{args.bootstrap}")
     out = Path(args.out)
     refuse_existing([out / "tg.json", *out.glob("tcool_*.json")], args.force)
-    results = fit_campaign(args.manifest, out, t_cool=args.t_cool, t_max=args.t_max,
+    results = fit_campaign(args.manifest, out, t_cool=args.t_cool, method=args.method,
+                           t_max=args.t_max,
                            n_bootstrap=args.bootstrap,
                            seeds=parse_seeds(args.seeds) if args.seeds else None)
     for res in results:
+        onset = f", onset of the liquid's fall {res.fit.onset:.2f}" if res.fit.onset else ""
+        lo, hi = res.leave_one_out_tg.min(), res.leave_one_out_tg.max()
         print(f"t_cool={res.t_cool}: Tg = {res.tg:.3f} ± {res.tg_err:.3f} from {res.n_runs} runs "
+              f"({res.method}{onset}; {lo:.3f}-{hi:.3f} with any one temperature left out) "
               f"-> {out / f'tcool_{res.t_cool}.json'}")
     print(f"figure -> {out / 'tg.png'}")
     return 0

@@ -119,6 +119,16 @@ def load_classifier(folder) -> Classifier:
     return getattr(module, class_name).load(Path(folder), config)
 
 
+def require_dmpnn(folder, purpose: str) -> None:
+    """Refuse, from its config alone (no weights, no TensorFlow), a model folder that is not a
+    D-MPNN where ``purpose`` needs one."""
+    kind = read_config(folder)["kind"]
+    if kind != "dmpnn":
+        raise InputError(f"{folder} holds a {kind} model; {purpose} needs a D-MPNN (it reads "
+                         "windows and attention): give a folder of `glassml train dmpnn`"
+                         + (" (use `glassml evaluate` for a CNN)" if kind == "cnn" else ""))
+
+
 @dataclass(frozen=True)
 class FrameCalibration:
     """Logit offsets that put a window model's whole-frame probabilities on the 0.5 threshold.

@@ -270,7 +270,7 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     crossvals = {str(d.get("dataset_number")): (path, d) for path, d in groups["crossval"]
                  if d["model"] == "dmpnn" and str(d.get("dataset_number")) in INHERENT_DATASETS}
-    baselines = {path.parent.resolve(): d for path, d in groups["window_baselines"]}
+    baselines = {_crossval_folder(path, d): d for path, d in groups["window_baselines"]}
     frame_baselines = {_resolved(d.get("dataset")): d["frame"] for _, d in groups["baselines"]}
     bars, shortfalls = [], []
     for number in INHERENT_DATASETS:
@@ -301,7 +301,8 @@ def _section_inherent(groups, base: Path, figures: Path) -> list[str]:
         met = "no" if missed else "baselines not run" if best_auc is None else "yes"
         baseline_cell = (f"{WINDOW_BASELINE_NAMES[best_name]}: {best_auc:.3f}" if best_name
                          else _not_run(f"glassml experiment window-baselines --crossval "
-                                       f"{_rel(path.parent, base)}"))
+                                       f"{_rel(path.parent, base)} --out "
+                                       f"{_window_baselines_file(path.parent, base)}"))
         whole = frame_baselines.get(_resolved(cv.get("dataset")))
         whole_cell = "–"
         if whole:
@@ -466,6 +467,17 @@ def _section_baselines(groups, base: Path, figures: Path) -> list[str]:
     return lines + [""]
 
 
+def _crossval_folder(path: Path, data: dict) -> Path:
+    """The crossval folder a window-baselines file was made from (its path is relative to it)."""
+    return (path.parent / data.get("crossval", "crossval.json")).resolve().parent
+
+
+def _window_baselines_file(crossval_folder: Path, base: Path) -> str:
+    """Where the window baselines of a crossval folder belong: beside the experiments, by name."""
+    return _rel(crossval_folder.parent.parent.parent / "experiments" / "window_baselines"
+                / f"{crossval_folder.name}.json", base)
+
+
 def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
     """The D-MPNN beside one-number baselines on the same outer-test windows of the same folds."""
     lines = ["## Per window: the D-MPNN beside one-number baselines (not in the paper)", "",
@@ -477,7 +489,8 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
              "folds. The whole-frame D-MPNN and the CNN are in the last two columns.", ""]
     if not groups["window_baselines"]:
         return lines + [_not_run("glassml experiment window-baselines --crossval "
-                                 "results/paper/crossval/dmpnn/dataset5"), ""]
+                                 "results/paper/crossval/dmpnn/dataset5 --out "
+                                 "results/paper/experiments/window_baselines/dataset5.json"), ""]
     crossvals = {path.parent.resolve(): data for path, data in groups["crossval"]}
     # the CNN cross-validated on the very dataset file the D-MPNN read (not one of the same number)
     cnn = {_resolved(d.get("dataset")): d for _, d in groups["crossval"] if d["model"] == "cnn"}
@@ -492,7 +505,7 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
 
     rows, bars = [], []
     for path, data in groups["window_baselines"]:
-        cv = crossvals.get(path.parent.resolve())
+        cv = crossvals.get(_crossval_folder(path, data))
         if cv is None:
             continue
         number = str(cv.get("dataset_number"))
@@ -588,7 +601,12 @@ def _section_tg(groups, base: Path) -> list[str]:
              "Paper: Tg ≈ 0.39 at t_cool = 2e5 and ≈ 0.37 at 2e7 steps.", ""]
     if not groups["tg"]:
         return lines + [_not_run("glassml tg data/paper/slow/manifest.csv --out results/paper/tg"), ""]
-    lines += ["| t_cool | Tg (ours) | runs | paper | file |", "|---|---|---|---|---|"]
+    lines += ["Ours is the lower break of three straight pieces (glass, supercooled liquid, "
+              "high-temperature liquid) fitted over every saved temperature, so no fit range is "
+              "chosen; beside it, its range with any one temperature left out and the paper's "
+              "two-line fit at upper limits t_max 0.6 / 0.7 / 0.8 / 1.0.", "",
+              "| t_cool | Tg (ours) | one T left out | onset | two-line by t_max | runs | paper | file |",
+              "|---|---|---|---|---|---|---|---|"]
     seen = set()
     for path, data in groups["tg"]:
         key = (data["t_cool"], data["tg"], data["n_runs"])
@@ -596,7 +614,13 @@ def _section_tg(groups, base: Path) -> list[str]:
             continue
         seen.add(key)
         paper = PAPER["tg"].get(int(data["t_cool"]))
+        left_out = data.get("tg_leave_one_temperature_out")
+        onset = data.get("onset_temperature")
+        two_line = data.get("two_line_tg_by_t_max") or {}
         lines.append(f"| {int(data['t_cool']):.0e} | {data['tg']:.3f} ± {data.get('tg_err', float('nan')):.3f} | "
+                     + (f"{left_out[0]:.3f}-{left_out[1]:.3f}" if left_out else "–") + " | "
+                     + (f"{onset:.2f}" if onset is not None else "–") + " | "
+                     + (" / ".join(f"{v:.3f}" for v in two_line.values()) or "–") + " | "
                      f"{data['n_runs']} | {paper if paper is not None else '–'} | `{_rel(path, base)}` |")
     for png in sorted({p.parent / "tg.png" for p, _ in groups["tg"] if (p.parent / "tg.png").exists()}):
         lines += ["", f"![Fig. 1]({_rel(png, base)})"]
@@ -610,7 +634,9 @@ def _section_metrics(groups, base: Path) -> list[str]:
         return lines + [_not_run("glassml metrics-vs-t data/paper/slow/manifest.csv --tg "
                                  "results/paper/tg/tcool_200000.json --out results/paper/metrics_vs_t"), ""]
     for path, data in groups["metrics"]:
-        lines += [f"Tg = {data['tg']:.3g}, {data['n_frames']} frames (`{_rel(path, base)}`):", "",
+        structure = " of inherent structures" if data.get("structure") == "inherent" else ""
+        lines += [f"Tg = {data['tg']:.3g}, {data['n_frames']} frames{structure} "
+                  f"(`{_rel(path, base)}`):", "",
                   "| metric | a3 | a3 std. error | p (two-sided) | p (a3 > 0) | as the paper (a3 > 0, p < 0.05) |",
                   "|---|---|---|---|---|---|"]
         agree, disagree = [], []
