@@ -392,6 +392,7 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
         fast = rows_of_seeds(fast, fast_seeds)
     out: dict[int, PackedDataset] = {}
     liquids = liquid_temperatures(slow)
+    slow, fast, crystals = _without_crystallised_glasses(slow, fast)
     for number in numbers:
         if number in liquids:
             glass_rows = _rows_at(slow, GLASS_TEMPERATURE)
@@ -425,8 +426,35 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
                    "structure": structure, "glass_temperature": GLASS_TEMPERATURE,
                    "liquid_temperature": liquid_t, "source": source,
                    "n_glass": len(glass_rows), "n_liquid": len(liquid_rows)}
+        if crystals:
+            ds.meta["crystals"] = crystals
         out[number] = ds
     return out
+
+
+def _is_3d(rows: list[dict]) -> bool:
+    return bool(rows) and rows[0].get("box_z") not in (None, "")
+
+
+def _without_crystallised_glasses(slow: list[dict], fast: list[dict] | None):
+    """A 3D campaign's rows without the glass frames of runs whose glass crystallised, and the
+    record of the check (None in 2D, where the mixture does not crystallise on these time scales).
+    The runs' liquid frames are kept: they are liquids."""
+    if not _is_3d(slow):
+        return slow, fast, None
+    from .crystals import crystal_record, crystallised_seeds, glass_crystal_fractions
+
+    crystals = {}
+    kept = []
+    for rate, rows in (("slow", slow), ("fast", fast)):
+        if rows is None:
+            kept.append(None)
+            continue
+        fractions = glass_crystal_fractions(rows, GLASS_TEMPERATURE)
+        bad = set(crystallised_seeds(fractions))
+        crystals[rate] = crystal_record(fractions)
+        kept.append([r for r in rows if not (r["seed"] in bad and r["temperature"] <= GLASS_TEMPERATURE + 1e-9)])
+    return kept[0], kept[1], crystals
 
 
 def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
@@ -443,10 +471,17 @@ def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
     if not band >= 0:
         raise InputError(f"band must be >= 0, got {band!r}")
     rows = rows_of_seeds(read_manifest(manifest), seeds)
+    crystals, crystallised = None, set()
+    if _is_3d(rows):
+        from .crystals import crystal_record, crystallised_seeds, glass_crystal_fractions
+
+        fractions = glass_crystal_fractions(rows, GLASS_TEMPERATURE)
+        crystals, crystallised = crystal_record(fractions), set(crystallised_seeds(fractions))
     kept = []
     for row in rows:
         if row["temperature"] <= tg - band:
-            kept.append(dict(row, label="glass"))
+            if row["seed"] not in crystallised:      # a crystallised run's glass is no glass
+                kept.append(dict(row, label="glass"))
         elif row["temperature"] >= tg + band:
             kept.append(dict(row, label="liquid"))
     labels = {r["label"] for r in kept}
@@ -461,4 +496,6 @@ def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
                "tg": float(tg), "band": float(band), "structure": structure,
                "source": str(manifest), "n_glass": int(np.sum(ds.label == GLASS)),
                "n_liquid": int(np.sum(ds.label == LIQUID))}
+    if crystals:
+        ds.meta["crystals"] = crystals
     return ds

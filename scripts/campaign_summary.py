@@ -14,7 +14,7 @@ dataset-6 pairing (campaign.png).
 For the 3D campaign (``--system ka3d``: data/ka3d -> results/ka3d/campaign) every glass frame
 (T = 0.05, as cooled and minimised) is checked for crystals: the fcc/hcp/bcc fraction from OVITO's
 adaptive common neighbour analysis (:func:`ovito_glassml.baselines.crystalline_fraction`); runs
-above :data:`CRYSTAL_THRESHOLD` are listed as crystallised, to be kept out of the glass classes.
+above :data:`ovito_glassml.crystals.CRYSTAL_THRESHOLD` are listed as crystallised, to be kept out of the glass classes.
 A campaign still under way (no fast runs yet) is summarised as far as it goes.
 
     python scripts/campaign_summary.py [--system ka2d|ka3d] [--data DIR] [--out DIR]
@@ -29,13 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ovito_glassml.crystals import CRYSTAL_THRESHOLD
 from ovito_glassml.datasets import matched_liquid_temperature
 from ovito_glassml.fileio import write_json_atomic
 
 GLASS_T = 0.05
-#: A glass frame with more crystalline particles than this (a-CNA fcc/hcp/bcc) has crystallised;
-#: the glasses of the campaign so far sit near 0.1%.
-CRYSTAL_THRESHOLD = 0.05
 DEFAULTS = {"ka2d": ("data/paper", "results/paper/campaign", "scripts/campaign.sh"),
             "ka3d": ("data/ka3d", "results/ka3d/campaign", "scripts/campaign_ka3d.sh")}
 
@@ -134,23 +132,12 @@ def plot(slow: list[dict], fast: list[dict], matched: float, path: Path) -> None
 
 def crystal_check(rows: list[dict], root: Path) -> dict:
     """The crystalline fraction of every glass frame (as cooled and minimised) of a 3D rate."""
-    from ovito_glassml.baselines import crystalline_fraction
-    from ovito_glassml.frames import read_dump
+    from ovito_glassml.crystals import crystal_record, glass_crystal_fractions
 
-    per_run = {}
-    for r in rows:
-        if abs(r["temperature"] - GLASS_T) < 1e-9:
-            fractions = [crystalline_fraction(read_dump(root / r[key])) for key in ("path", "is_path")]
-            per_run[int(r["seed"])] = max(fractions)
-    crystallised = sorted(seed for seed, f in per_run.items() if f > CRYSTAL_THRESHOLD)
-    values = np.array(list(per_run.values()))
-    return {"method": "fcc+hcp+bcc fraction, OVITO adaptive common neighbour analysis, of the "
-                      "T = 0.05 frame and its inherent structure (the larger)",
-            "threshold": CRYSTAL_THRESHOLD, "n_checked": len(per_run),
-            "crystallised_seeds": crystallised,
-            "fraction_median": float(np.median(values)) if len(values) else None,
-            "fraction_max": float(values.max()) if len(values) else None,
-            "per_seed": {str(seed): round(f, 5) for seed, f in sorted(per_run.items())}}
+    absolute = [dict(r, path=root / r["path"], is_path=root / r["is_path"]) for r in rows]
+    per_run = glass_crystal_fractions(absolute, GLASS_T)
+    return dict(crystal_record(per_run),
+                per_seed={str(seed): round(f, 5) for seed, f in sorted(per_run.items())})
 
 
 def main(argv=None) -> int:

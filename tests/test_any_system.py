@@ -7,6 +7,7 @@ y and z (both from short LAMMPS runs of lammps_scripts/ka3d_cool.in; see conftes
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -428,3 +429,41 @@ def test_metrics_vs_t_reads_the_inherent_structures_of_a_3d_campaign(ka3d_manife
     assert main(["metrics-vs-t", str(tmp_path / "thermal" / "frames.csv"), "--tg", "0.6",
                  "--structure", "inherent", "--out", str(tmp_path / "again")]) == 2
     assert "already computed" in capsys.readouterr().err
+
+
+def _fcc(cells=(4, 4, 5), density=1.2, seed=0):
+    """An fcc crystal of 4 x cells particles at the density, 80:20 types on random sites."""
+    a = (4 / density) ** (1 / 3)
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    grid = np.stack(np.meshgrid(*[np.arange(c) for c in cells], indexing="ij"), -1).reshape(-1, 3)
+    positions = ((grid[:, None, :] + basis[None]) * a).reshape(-1, 3)
+    types = np.where(np.random.default_rng(seed).random(len(positions)) < 0.8, 1, 2)
+    return positions, types, np.array(cells) * a
+
+
+def test_a_crystallised_3d_glass_is_kept_out_of_the_glass_classes(ka3d_manifest, tmp_path):
+    """Slow cooling can crystallise 3D Kob-Andersen: a run whose T=0.05 frame is fcc loses its
+    glass in datasets 1-6 and in the Tg-labelled set, and the datasets say which run and why."""
+    import shutil
+
+    from tiny_model import write_dump3d
+
+    from ovito_glassml.crystals import CRYSTAL_THRESHOLD
+    from ovito_glassml.datasets import build_datasets, build_tg_dataset
+
+    campaign = tmp_path / "campaign"
+    shutil.copytree(Path(ka3d_manifest).parent, campaign)
+    positions, types, box = _fcc()
+    for name in ("T0.05.dump", "T0.05_is.dump"):
+        write_dump3d(campaign / "tcool4000" / "seed2" / name, positions, types, box)
+    manifest = campaign / "manifest.csv"
+    dataset = build_datasets(manifest, numbers=(1,))[1]
+    crystals = dataset.meta["crystals"]["slow"]
+    assert crystals["crystallised_seeds"] == [2] and crystals["n_checked"] == 6
+    assert crystals["fraction_max"] > 0.9 and crystals["fraction_median"] < CRYSTAL_THRESHOLD
+    glass_seeds = set(dataset.seed[dataset.label == 1].tolist())
+    assert 2 not in glass_seeds and len(glass_seeds) == 5
+    tg_labelled = build_tg_dataset(manifest, tg=0.4, band=0.05)
+    assert 2 not in set(tg_labelled.seed[tg_labelled.label == 1].tolist())
+    assert 2 in set(tg_labelled.seed[tg_labelled.label == 0].tolist())     # its liquids stay
+    assert tg_labelled.meta["crystals"]["crystallised_seeds"] == [2]
