@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from ovito_glassml.metrics_vs_t import fit_change_of_slope
+from ovito_glassml.metrics_vs_t import EQ12, fit_change_of_slope
 from ovito_glassml.configuration import Configuration
 from ovito_glassml.datasets import load_dataset
 from ovito_glassml.baselines import psi6_magnitude, voronoi_neighbor_counts
@@ -381,3 +381,22 @@ def test_report_sets_a_variants_finished_folds_beside_the_same_folds_of_the_orig
     from ovito_glassml.training.report import collect
 
     assert collect(results)["crossval_variant_partial"] == []
+
+
+def test_report_sets_snapshots_beside_their_inherent_structures_and_names_sign_flips(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+
+    def fit(a1, a3):
+        return {"a0": 0.0, "a1": a1, "a2": 0.0, "a3": a3, "a3_stderr": 1.0, "a3_pvalue": 0.01,
+                "a3_pvalue_one_sided": 0.005 if a3 > 0 else 0.995, "r_squared": 0.9, "n": 10}
+
+    for structure, a3 in (("thermal", -203.0), ("inherent", 12.5)):
+        write_json_atomic(tmp_path / f"mvt_{structure}" / "fit.json",
+                          {"tg": 0.396, "structure": structure, "n_frames": 10, "model": EQ12,
+                           "metrics": {"num_disjoint_graphs": fit(213.0 if a3 < 0 else 6.0, a3),
+                                       "num_bb_edges": fit(59.0, 20.0)}})
+    text = write_report(tmp_path, tmp_path / "R.md").read_text()
+    assert "frames of inherent structures" in text
+    table = text.split("Snapshots against their inherent structures (Tg = 0.396)")[1]
+    assert "| num_disjoint_graphs | 213 | 6 | -203 | 12.5 |" in table
+    assert "its sign differs between the two for num_disjoint_graphs." in table
