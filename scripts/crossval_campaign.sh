@@ -7,10 +7,16 @@
 # Every job resumes where it stopped (finished folds, trial logs, epoch checkpoints), so an
 # interrupted queue is restarted with the same commands. The datasets are built first if missing:
 #   glassml dataset data/paper/slow/manifest.csv --fast data/paper/fast/manifest.csv --out DATA [--inherent]
-#   sh scripts/crossval_campaign.sh [DATA] [OUT]    (default data/paper/datasets results/paper/crossval)
+#   sh scripts/crossval_campaign.sh [DATA] [OUT] [CAMPAIGN]
+#       (default data/paper/datasets results/paper/crossval data/paper)
+# The 3D campaign (issue 24; the D-MPNN only: the CNN reads 2D images):
+#   JOBS="dmpnn:dataset1 dmpnn:dataset2 dmpnn:dataset3 dmpnn:dataset4 dmpnn:dataset5 dmpnn:dataset6
+#         dmpnn:dataset5-is dmpnn:dataset6-is dmpnn:dataset1-is dmpnn:dataset2-is dmpnn:dataset3-is
+#         dmpnn:dataset4-is" sh scripts/crossval_campaign.sh data/ka3d/datasets results/ka3d/crossval data/ka3d
 set -eu
 DATA=${1:-data/paper/datasets}
 OUT=${2:-results/paper/crossval}
+CAMPAIGN=${3:-data/paper}
 GLASSML=${GLASSML:-.venv/bin/glassml}
 LOCKS=$OUT/.locks
 HOST=$(hostname)
@@ -34,7 +40,7 @@ build_missing() {   # build each kind of dataset that is missing and that no liv
         [ -z "$kind" ] && file="$DATA/dataset6.npz" || file="$DATA/dataset6-is.npz"
         if [ ! -f "$file" ] && take "build$kind" 2>/dev/null; then
             # shellcheck disable=SC2086
-            "$GLASSML" dataset data/paper/slow/manifest.csv --fast data/paper/fast/manifest.csv \
+            "$GLASSML" dataset "$CAMPAIGN/slow/manifest.csv" --fast "$CAMPAIGN/fast/manifest.csv" \
                 --out "$DATA" $kind
             rm -rf "$LOCKS/build$kind"
         fi
@@ -50,9 +56,9 @@ done
 # the order in which results matter most: the D-MPNN on the paper's datasets, the inherent-
 # structure datasets of the open question (5-is, 6-is), the other -is datasets, the CNN with the
 # pooled head (~0.5 core-h a dataset, see docs/cnn.md) before the last -is job (~2 core-h)
-JOBS="dmpnn:dataset1 dmpnn:dataset2 dmpnn:dataset3 dmpnn:dataset4 dmpnn:dataset5 dmpnn:dataset6
+JOBS=${JOBS:-"dmpnn:dataset1 dmpnn:dataset2 dmpnn:dataset3 dmpnn:dataset4 dmpnn:dataset5 dmpnn:dataset6
 dmpnn:dataset5-is dmpnn:dataset6-is dmpnn:dataset1-is dmpnn:dataset2-is dmpnn:dataset3-is
-cnn:dataset1 cnn:dataset2 cnn:dataset3 cnn:dataset4 cnn:dataset5 cnn:dataset6 dmpnn:dataset4-is"
+cnn:dataset1 cnn:dataset2 cnn:dataset3 cnn:dataset4 cnn:dataset5 cnn:dataset6 dmpnn:dataset4-is"}
 
 for job in $JOBS; do
     model=${job%%:*}; name=${job#*:}

@@ -400,3 +400,20 @@ def test_report_sets_snapshots_beside_their_inherent_structures_and_names_sign_f
     table = text.split("Snapshots against their inherent structures (Tg = 0.396)")[1]
     assert "| num_disjoint_graphs | 213 | 6 | -203 | 12.5 |" in table
     assert "its sign differs between the two for num_disjoint_graphs." in table
+
+
+def test_the_3d_results_get_a_part_of_their_own_and_stay_out_of_the_paper_sections(tmp_path):
+    from ovito_glassml.fileio import write_json_atomic
+
+    tg = {"tg": 0.346, "tg_err": 0.016, "n_runs": 8, "t_cool": 200000, "method": "regimes",
+          "onset_temperature": 0.75, "tg_leave_one_temperature_out": [0.326, 0.361],
+          "two_line_tg_by_t_max": {"0.6": 0.359, "1.0": 0.289}}
+    write_json_atomic(tmp_path / "ka3d" / "tg" / "tg.json", tg)
+    text = write_report(tmp_path, tmp_path / "R.md").read_text()
+    paper, ka3d = text.split("# Beyond the paper: 3D Kob-Andersen 80:20")
+    assert "0.346" not in paper and "not run (`glassml tg data/paper/" in paper
+    row = next(line for line in ka3d.splitlines() if line.startswith("| 2e+05 | 0.346 ± 0.016"))
+    # no paper value for 3D; the sensitivity beside it
+    assert row.endswith("| 0.359 / 0.289 | 8 | – | `ka3d/tg/tg.json` |") and "0.326-0.361" in row
+    assert "T_c = 0.435" in ka3d
+    assert "not run (`glassml dataset data/ka3d/slow/manifest.csv" in ka3d

@@ -26,6 +26,7 @@ from pathlib import Path
 from ovito_glassml.fileio import write_text_atomic
 
 from .collect import collect
+from .ka3d import part_ka3d
 from .sections import (_section_attention, _section_auc, _section_baselines, _section_campaign,
                        _section_compute, _section_cross_dataset, _section_heldout,
                        _section_inherent, _section_metrics, _section_size_transfer,
@@ -61,5 +62,6 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
     lines += _section_compute(groups, base)
+    lines += part_ka3d(results_dir, base)
     write_text_atomic(out, "\n".join(lines) + "\n")
     return out

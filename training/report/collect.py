@@ -7,20 +7,22 @@ import json
 from pathlib import Path
 
 
-#: Results of other systems than the paper's 2D mixture: the 3D campaign (docs/ka3d.md, a 3D
-#: section of its own to come) and the own-system example (docs/own-system.md).
+#: Results of other systems than the paper's 2D mixture: the 3D campaign (docs/ka3d.md, the
+#: report's 3D part) and the own-system example (docs/own-system.md).
 OTHER_SYSTEMS = {"ka3d", "own_system"}
 
 
-def collect(results_dir) -> dict[str, list[tuple[Path, dict]]]:
-    """Every results JSON under ``results_dir``, grouped by what it holds."""
+def collect(results_dir, system: str | None = None) -> dict[str, list[tuple[Path, dict]]]:
+    """Every results JSON under ``results_dir``, grouped by what it holds: the paper's system's
+    (default), or those of ``system`` (one of `OTHER_SYSTEMS`, a folder name in their path)."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
                                                "tg", "metrics", "campaign", "cnn_pilot",
                                                "crossval_variant", "crossval_variant_partial",
                                                "heldout")}
     for path in sorted(Path(results_dir).rglob("*.json")):
-        if OTHER_SYSTEMS & set(path.relative_to(results_dir).parts):
+        parts = set(path.relative_to(results_dir).parts)
+        if (system not in parts) if system else (OTHER_SYSTEMS & parts):
             continue
         try:
             data = json.loads(path.read_text())

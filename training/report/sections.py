@@ -560,10 +560,12 @@ def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
-def _section_campaign(groups, base: Path) -> list[str]:
-    lines = ["## The campaign: the data every section is made from", ""]
+def _section_campaign(groups, base: Path, title="## The campaign: the data every section is made from",
+                      command="python scripts/campaign_summary.py",
+                      reference="Paper: E_IS ≈ -3.867 for the glass at t_cool = 2e5 (Fig. 1).") -> list[str]:
+    lines = [title, ""]
     if not groups["campaign"]:
-        return lines + [_not_run("python scripts/campaign_summary.py"), ""]
+        return lines + [_not_run(command), ""]
     for path, data in groups["campaign"]:
         lines += [f"From `{_rel(path, base)}` (`{data.get('command', '?')}`); made by "
                   + " and ".join(f"`{c}`" for c in data.get("made_by", [])) + ". Energies per "
@@ -585,8 +587,7 @@ def _section_campaign(groups, base: Path) -> list[str]:
                          f"{r['n_runs']} ({r['seeds']}) | {', '.join(map(str, r['n_particles']))} | "
                          f"{temp_text} | {r['e_is_glass_mean']:.4f} ± {r['e_is_glass_std']:.4f} | "
                          f"{timing} | {cost} |")
-        lines += ["", f"Paper: E_IS ≈ -3.867 for the glass at t_cool = 2e5 (Fig. 1). Dataset 6 "
-                  f"pairs the fast glass with the slow liquid at T = "
+        lines += ["", f"{reference} Dataset 6 pairs the fast glass with the slow liquid at T = "
                   f"{data['dataset6_liquid_temperature']:g}, whose mean E_IS "
                   f"({data['e_is_slow_liquid_at_matched_mean']:.4f}) is the nearest to the fast "
                   f"glass's ({data['fast']['e_is_glass_mean']:.4f}).", ""]
@@ -596,11 +597,13 @@ def _section_campaign(groups, base: Path) -> list[str]:
     return lines
 
 
-def _section_tg(groups, base: Path) -> list[str]:
-    lines = ["## Fig. 1: glass transition temperature", "",
-             "Paper: Tg ≈ 0.39 at t_cool = 2e5 and ≈ 0.37 at 2e7 steps.", ""]
+def _section_tg(groups, base: Path, title="## Fig. 1: glass transition temperature",
+                reference="Paper: Tg ≈ 0.39 at t_cool = 2e5 and ≈ 0.37 at 2e7 steps.",
+                command="glassml tg data/paper/slow/manifest.csv --out results/paper/tg",
+                paper_tg=PAPER["tg"]) -> list[str]:
+    lines = [title, "", reference, ""]
     if not groups["tg"]:
-        return lines + [_not_run("glassml tg data/paper/slow/manifest.csv --out results/paper/tg"), ""]
+        return lines + [_not_run(command), ""]
     lines += ["Ours is the lower break of three straight pieces (glass, supercooled liquid, "
               "high-temperature liquid) fitted over every saved temperature, so no fit range is "
               "chosen; beside it, its range with any one temperature left out and the paper's "
@@ -613,7 +616,7 @@ def _section_tg(groups, base: Path) -> list[str]:
         if key in seen:           # tg.json repeats tcool_<rate>.json for a single rate
             continue
         seen.add(key)
-        paper = PAPER["tg"].get(int(data["t_cool"]))
+        paper = paper_tg.get(int(data["t_cool"]))
         left_out = data.get("tg_leave_one_temperature_out")
         onset = data.get("onset_temperature")
         two_line = data.get("two_line_tg_by_t_max") or {}
@@ -627,12 +630,13 @@ def _section_tg(groups, base: Path) -> list[str]:
     return lines + [""]
 
 
-def _section_metrics(groups, base: Path) -> list[str]:
-    lines = ["## Fig. 10 and Eq. 12: the three structural metrics' change of slope at Tg", "",
-             f"Paper: {PAPER['metrics']}.", ""]
+def _section_metrics(groups, base: Path,
+                     title="## Fig. 10 and Eq. 12: the three structural metrics' change of slope at Tg",
+                     campaign="data/paper", results="results/paper") -> list[str]:
+    lines = [title, "", f"Paper: {PAPER['metrics']}.", ""]
     if not groups["metrics"]:
-        return lines + [_not_run("glassml metrics-vs-t data/paper/slow/manifest.csv --tg "
-                                 "results/paper/tg/tcool_200000.json --out results/paper/metrics_vs_t"), ""]
+        return lines + [_not_run(f"glassml metrics-vs-t {campaign}/slow/manifest.csv --tg "
+                                 f"{results}/tg/tcool_200000.json --out {results}/metrics_vs_t"), ""]
     for path, data in groups["metrics"]:
         structure = " of inherent structures" if data.get("structure") == "inherent" else ""
         lines += [f"Tg = {data['tg']:.3g}, {data['n_frames']} frames{structure} "
@@ -687,8 +691,8 @@ def _thermal_against_inherent(fits: list) -> list[str]:
     return lines
 
 
-def _section_compute(groups, base: Path) -> list[str]:
-    lines = ["## Commands and compute", "",
+def _section_compute(groups, base: Path, title="## Commands and compute") -> list[str]:
+    lines = [title, "",
              "Every result above, the command that made it and its wall time.", "",
              "| result | command | wall time | machine |", "|---|---|---|---|"]
     for kind in ("crossval", "cross_dataset", "size_transfer", "attention_statistics", "baselines",
