@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .collect import collect
 from .format import _not_run, _rel
-from .sections import _section_campaign, _section_compute, _section_metrics, _section_tg
+from .sections import (_section_campaign, _section_compute, _section_heldout, _section_metrics,
+                       _section_tg)
 
 #: Mode-coupling temperature of the 3D mixture (Kob & Andersen, PRE 1995).
 T_C = 0.435
@@ -37,6 +38,10 @@ def part_ka3d(results_dir, base: Path) -> list[str]:
     lines += _section_metrics(groups, base, title="## 3D: Fig. 10 and Eq. 12",
                               campaign="data/ka3d", results="results/ka3d")
     lines += _crossval_table(groups, base)
+    lines += _section_heldout(
+        groups, base, title="## 3D: the D-MPNN labelled by Tg, on runs it never saw",
+        command="SLOW=data/ka3d/slow/manifest.csv FAST=data/ka3d/fast/manifest.csv BOUND=0 "
+                "sh scripts/retrain_shipped.sh 1-32 33-64 1001-1064 runs/ka3d_model 0.04")
     lines += _section_compute(groups, base, title="## 3D: commands and compute")
     return lines
 

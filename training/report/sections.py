@@ -380,20 +380,22 @@ def _inherent_shortfall(number: str, missed: str, crossval: dict, size_transfers
     return text
 
 
-def _section_heldout(groups, base: Path) -> list[str]:
+def _section_heldout(groups, base: Path,
+                     title="## The shipped model on runs it never saw (not in the paper)",
+                     command="glassml heldout --slow data/paper/slow/manifest.csv --seeds 36-64 "
+                             "--fast data/paper/fast/manifest.csv --out results/model/heldout"
+                     ) -> list[str]:
     """``glassml heldout``: a finished model (the shipped one) on cooling runs it never saw."""
     from ..heldout import seed_ranges
 
-    lines = ["## The shipped model on runs it never saw (not in the paper)", "",
+    lines = [title, "",
              "`glassml heldout`: the model in the package (or `--model`) on whole cooling runs "
              "left out of its training: per dataset, AUC / accuracy of one random window "
              "(l_win of the model), of the frame cut into such windows (tiles, mean probability) "
              "and of the whole frame in one pass; and the temperature at which the tiled glass "
              "probability, averaged over the runs, falls through 0.5.", ""]
     if not groups["heldout"]:
-        return lines + [_not_run("glassml heldout --slow data/paper/slow/manifest.csv --seeds "
-                                 "36-64 --fast data/paper/fast/manifest.csv --out "
-                                 "results/model/heldout"), ""]
+        return lines + [_not_run(command), ""]
     for path, data in groups["heldout"]:
         command = data.get("provenance", {}).get("command")
         fast = data.get("fast_seeds")
