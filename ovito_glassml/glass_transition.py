@@ -26,6 +26,10 @@ import numpy as np
 
 from .errors import InputError
 
+#: Tg is not settled by the runs when leaving out one temperature moves it by more than this
+#: fraction of its value (the 64-run 2D campaign: 9%; two noisy N = 1000 3D runs: 35%).
+UNSETTLED_SPREAD = 0.2
+
 #: The fit methods of `glass_transition` and how many breaks each has.
 METHODS = {"regimes": 2, "two-line": 1}
 
@@ -156,8 +160,15 @@ class GlassTransition:
     bootstrap_tg: np.ndarray
     leave_one_out_tg: np.ndarray
 
+    @property
+    def settled(self) -> bool:
+        """Whether the runs settle Tg: leaving out any one temperature moves it by less than
+        `UNSETTLED_SPREAD` of its value (a few noisy runs of a small system do not)."""
+        return float(np.ptp(self.leave_one_out_tg)) <= UNSETTLED_SPREAD * self.tg
+
     def as_dict(self) -> dict:
         return {"tg": self.tg, "tg_err": self.tg_err, "n_runs": self.n_runs, "t_cool": self.t_cool,
+                "settled": self.settled,
                 "method": self.method, "t_max": self.t_max,
                 "onset_temperature": self.fit.onset, "breaks": list(self.fit.breaks),
                 "slopes": self.fit.slopes, "glass_slope": self.fit.glass_slope,

@@ -127,3 +127,17 @@ def test_glassml_tg_writes_json_and_figure(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "tg4" / "tcool_200000.json").read_text())["n_runs"] == 2
+
+
+def test_a_tg_that_one_temperature_decides_is_said_not_to_be_settled():
+    def rows(energies):
+        return [{"seed": run, "temperature": float(t), "e_is": float(v), "t_cool": 200_000}
+                for run in (1, 2) for t, v in zip(GRID_3D, energies)]
+
+    clean = glass_transition(rows(three_regimes(GRID_3D)), n_bootstrap=5)
+    assert clean.settled and clean.as_dict()["settled"] is True
+    # one liquid temperature far off the curve (as two noisy runs of a small box can give)
+    outlier = three_regimes(GRID_3D) + np.where(np.isclose(GRID_3D, 0.6), 0.03, 0.0)
+    result = glass_transition(rows(outlier), n_bootstrap=5)
+    assert not result.settled and result.as_dict()["settled"] is False
+    assert np.ptp(result.leave_one_out_tg) > 0.1

@@ -50,5 +50,8 @@ def run(args) -> int:
         print(f"t_cool={res.t_cool}: Tg = {res.tg:.3f} ± {res.tg_err:.3f} from {res.n_runs} runs "
               f"({res.method}{onset}; {lo:.3f}-{hi:.3f} with any one temperature left out) "
               f"-> {out / f'tcool_{res.t_cool}.json'}")
+        if not res.settled:
+            print(f"warning: these {res.n_runs} runs do not settle Tg: leaving out one temperature "
+                  f"moves it from {lo:.3f} to {hi:.3f}; add runs (or temperatures near Tg)")
     print(f"figure -> {out / 'tg.png'}")
     return 0
