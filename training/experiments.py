@@ -339,27 +339,33 @@ def baselines(dataset: PackedDataset, window_lengths=(0.1, 0.2, 0.3), windows_pe
     """AUC of each baseline on whole frames and on random windows of each length.
 
     Nothing is fitted but the side of the threshold (see :func:`_baseline_scores`), so every
-    configuration of ``dataset`` is scored. Window lengths are fractions of the box
-    side, as the paper's ``l_win``. The inherent-structure energy is known per frame only (the
-    manifest stores the frame's E_IS), so it has no window entry.
+    configuration of ``dataset`` is scored. Window lengths are ``l_win`` in units of the length
+    scale a D-MPNN trained on ``dataset`` would take (:func:`training_length_scale`: the paper's
+    box of 60 sigma in 2D, 26.2 sigma for 3D Kob-Andersen), so a baseline's window is the model's
+    window in any system. The inherent-structure energy is known per frame only (the manifest
+    stores the frame's E_IS), so it has no window entry.
     """
+    from .dmpnn import training_length_scale
+
+    scale = training_length_scale(dataset, max(window_lengths))
     labels = np.asarray(dataset.label)
     frames = frame_baselines(dataset)
     order_name, cells_name, _ = BASELINES_BY_DIMENSION[dataset.dimension]
     out = {"kind": "baselines", "n_configurations": len(dataset),
            "frame": {name: _baseline_scores(values, labels) for name, values in frames.items()},
-           "window": [], "windows_per_config": windows_per_config}
+           "window": [], "windows_per_config": windows_per_config, "length_scale": scale}
     per_particle = [(bond_order(dataset[i]), favoured_cells(dataset[i]))
                     for i in range(len(dataset))]
     for length in window_lengths:
         rng = np.random.default_rng([seed, int(round(length * 1000))])
         psi, six, sizes = [], [], []
         for i, (p, s) in enumerate(per_particle):
+            side = np.minimum(length * scale / dataset.box[i], 1.0)
             origins_state = rng.bit_generator.state
-            mean_p, size = window_means(dataset[i], p, length, windows_per_config, rng)
+            mean_p, size = window_means(dataset[i], p, side, windows_per_config, rng)
             # the same windows for both per-particle quantities
             rng.bit_generator.state = origins_state
-            mean_s, _ = window_means(dataset[i], s, length, windows_per_config, rng)
+            mean_s, _ = window_means(dataset[i], s, side, windows_per_config, rng)
             psi.append(mean_p)
             six.append(mean_s)
             sizes.append(size)
