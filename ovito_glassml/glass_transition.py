@@ -74,10 +74,6 @@ class LineFit:
         return self.slopes[1]
 
 
-#: The two-line fit of the paper is a `LineFit` with one break.
-TwoLineFit = LineFit
-
-
 def _design(breaks, t: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones_like(t), t, *(np.maximum(t - g, 0.0) for g in breaks)])
 
