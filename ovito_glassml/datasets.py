@@ -347,7 +347,7 @@ def matched_liquid_temperature(slow_rows: list[dict], fast_rows: list[dict]) -> 
 STRUCTURES = ("instantaneous", "inherent")
 
 
-def _use_inherent_structures(rows: list[dict], manifest) -> list[dict]:
+def use_inherent_structures(rows: list[dict], manifest) -> list[dict]:
     """The rows with ``path`` replaced by the inherent structure's dump (``is_path``)."""
     out = []
     for row in rows:
@@ -392,7 +392,7 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
         fast = rows_of_seeds(fast, fast_seeds)
     out: dict[int, PackedDataset] = {}
     liquids = liquid_temperatures(slow)
-    slow, fast, crystals = _without_crystallised_glasses(slow, fast)
+    slow, fast, crystals = without_crystallised_glasses(slow, fast)
     for number in numbers:
         if number in liquids:
             glass_rows = _rows_at(slow, GLASS_TEMPERATURE)
@@ -420,7 +420,7 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
             r["label"] = "liquid"
         rows = [dict(r) for r in rows]
         if structure == "inherent":
-            rows = _use_inherent_structures(rows, slow_manifest)
+            rows = use_inherent_structures(rows, slow_manifest)
         ds = dataset_from_manifest(slow_manifest, rows=rows)
         ds.meta = {"dataset": number if structure == "instantaneous" else f"{number}-is",
                    "structure": structure, "glass_temperature": GLASS_TEMPERATURE,
@@ -436,7 +436,7 @@ def _is_3d(rows: list[dict]) -> bool:
     return bool(rows) and rows[0].get("box_z") not in (None, "")
 
 
-def _without_crystallised_glasses(slow: list[dict], fast: list[dict] | None):
+def without_crystallised_glasses(slow: list[dict], fast: list[dict] | None = None):
     """A 3D campaign's rows without the glass frames of runs whose glass crystallised, and the
     record of the check (None in 2D, where the mixture does not crystallise on these time scales).
     The runs' liquid frames are kept: they are liquids."""
@@ -489,7 +489,7 @@ def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
         raise InputError(f"{manifest} has no {'glass' if 'glass' not in labels else 'liquid'} "
                          f"configurations outside {tg} +/- {band}; save temperatures on both sides")
     if structure == "inherent":
-        kept = _use_inherent_structures(kept, manifest)
+        kept = use_inherent_structures(kept, manifest)
     ds = dataset_from_manifest(manifest, rows=kept)
     ds.meta = {"labels": f"glass: T <= {tg - band:.4g}; liquid: T >= {tg + band:.4g} "
                          f"(Tg = {tg:.4g}, band {band:g})",

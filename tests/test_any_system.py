@@ -467,3 +467,27 @@ def test_a_crystallised_3d_glass_is_kept_out_of_the_glass_classes(ka3d_manifest,
     assert 2 not in set(tg_labelled.seed[tg_labelled.label == 1].tolist())
     assert 2 in set(tg_labelled.seed[tg_labelled.label == 0].tolist())     # its liquids stay
     assert tg_labelled.meta["crystals"]["crystallised_seeds"] == [2]
+
+
+def test_heldout_scores_a_3d_campaigns_inherent_structures(ka3d_model, ka3d_manifest, tmp_path):
+    """`glassml heldout --inherent`: datasets <k>-is of the held-out 3D runs, read from is_path,
+    with the crystal check of the glass frames recorded."""
+    for inherent in (False, True):
+        out = tmp_path / ("is" if inherent else "thermal")
+        assert main(["heldout", "--model", str(ka3d_model), "--slow", str(ka3d_manifest), "--seeds",
+                     "5-6", "--windows", "2", "--out", str(out), "--no-progress"]
+                    + (["--inherent"] if inherent else [])) == 0
+    thermal = json.loads((tmp_path / "thermal" / "heldout.json").read_text())
+    inherent = json.loads((tmp_path / "is" / "heldout.json").read_text())
+    assert inherent["structure"] == "inherent" and thermal["structure"] == "instantaneous"
+    assert set(inherent["datasets"]) == {f"{k}-is" for k in thermal["datasets"]} == {
+        "dataset1-is", "dataset3-is", "dataset5-is"}
+    assert inherent["crystals"]["slow"]["n_checked"] == 2
+    # the scores of the minimised frames are their own, not the snapshots' again
+    classifier = load_classifier(ka3d_model)
+    is_dump = read_dump(ka3d_manifest.parent / "tcool4000" / "seed5" / "T1.99_is.dump")
+    cooling = {c["temperature"]: c for c in inherent["cooling"]}
+    expected = classifier.frame_pass(is_dump).probability
+    seed6 = read_dump(ka3d_manifest.parent / "tcool4000" / "seed6" / "T1.99_is.dump")
+    expected = (expected + classifier.frame_pass(seed6).probability) / 2
+    assert cooling[1.99]["frame"] == pytest.approx(expected, abs=1e-6)

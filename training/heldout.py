@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
-from ovito_glassml.datasets import (GLASS_TEMPERATURE, _rows_at, liquid_temperatures,
-                                    dataset_from_manifest, matched_liquid_temperature,
-                                    read_manifest, rows_of_seeds)
+from ovito_glassml.datasets import (GLASS_TEMPERATURE, STRUCTURES, _rows_at, dataset_from_manifest,
+                                    liquid_temperatures, matched_liquid_temperature,
+                                    read_manifest, rows_of_seeds, use_inherent_structures,
+                                    without_crystallised_glasses)
 from ovito_glassml.errors import InputError
 from ovito_glassml.graphs import FrameGraphs
 
@@ -75,12 +76,17 @@ def crossing_temperature(temperatures, probabilities) -> float | None:
 
 
 def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_seeds=None,
-                    windows: int = 20, rng=0, progress: bool = True) -> dict:
+                    windows: int = 20, rng=0, progress: bool = True,
+                    structure: str = "instantaneous") -> dict:
     """Scores of ``classifier`` on the held-out runs ``seeds`` (and ``fast_seeds``).
 
-    Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}}, "cooling": [...],
-    "crossing_temperature": T or None, "seeds": ..., "fast_seeds": ...}``.
+    ``structure="inherent"`` scores the runs' inherent structures (datasets ``<k>-is``) in
+    place of their snapshots. In a 3D campaign the glass frames of crystallised runs are left out,
+    as in the datasets. Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}},
+    "cooling": [...], "crossing_temperature": T or None, "seeds": ..., "fast_seeds": ...}``.
     """
+    if structure not in STRUCTURES:
+        raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     rng = np.random.default_rng(rng)
     seeds = {int(s) for s in seeds}
     campaign = read_manifest(slow_manifest)
@@ -98,6 +104,11 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
         # dataset 6's liquid: the temperature whose mean E_IS over the whole campaign matches
         # the fast glass's (the paper's definition), not a fixed one
         matched = matched_liquid_temperature(campaign, fast_campaign)
+    slow, fast, crystals = without_crystallised_glasses(slow, fast or None)
+    fast = fast or []
+    if structure == "inherent":
+        slow = use_inherent_structures(slow, slow_manifest)
+        fast = use_inherent_structures(fast, fast_manifest) if fast else []
     bar = tqdm(total=len(slow) + len(fast), desc="held-out frames", unit="frame",
                disable=not progress)
     per_frame = _probabilities(classifier, slow_manifest, slow, windows, rng, bar)
@@ -109,11 +120,12 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
 
     glass = at(GLASS_TEMPERATURE)
     datasets = {}
+    suffix = "" if structure == "instantaneous" else "-is"
     for number, temperature in liquid_temperatures(campaign).items():
         if glass and at(temperature):
-            datasets[f"dataset{number}"] = _scores(glass, at(temperature), windows)
+            datasets[f"dataset{number}{suffix}"] = _scores(glass, at(temperature), windows)
     if fast_frames and at(matched):
-        datasets["dataset6"] = _scores(fast_frames, at(matched), windows)
+        datasets[f"dataset6{suffix}"] = _scores(fast_frames, at(matched), windows)
     temperatures = sorted({p["temperature"] for p in per_frame}, reverse=True)
     cooling = [{"temperature": t,
                 "tiles": float(np.mean([p["tiles"] for p in at(t)])),
@@ -125,7 +137,8 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
                 [c["temperature"] for c in cooling], [c["tiles"] for c in cooling]),
             "seeds": sorted(seeds), "fast_seeds": sorted({int(r["seed"]) for r in fast}),
             "dataset6_liquid_temperature": matched,
-            "windows_per_frame": windows}
+            "windows_per_frame": windows, "structure": structure,
+            **({"crystals": crystals} if crystals else {})}
 
 
 def labelled_held_out_report(classifier, manifest, seeds, windows: int = 20, rng=0,

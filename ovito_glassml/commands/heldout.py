@@ -22,6 +22,9 @@ def register(sub) -> None:
     p.add_argument("--fast", help="manifest.csv of the fast-cooling campaign (dataset 6)")
     p.add_argument("--fast-seeds", help="held-out fast runs (default: every run of --fast)")
     p.add_argument("--windows", type=int, default=20, help="random windows per frame (default 20)")
+    p.add_argument("--inherent", action="store_true",
+                   help="score the runs' inherent structures (datasets <k>-is) instead of the "
+                        "snapshots (a campaign manifest's is_path column)")
     p.add_argument("--tg", type=float, help="Tg of the runs, drawn in the figure")
     p.add_argument("--seed", type=int, default=0, help="random windows")
     p.add_argument("--out", required=True, help="folder for heldout.json and cooling.png")
@@ -48,6 +51,9 @@ def run(args) -> int:
     if (Path(args.out) / "heldout.json").exists() and not args.force:
         raise InputError(f"{Path(args.out) / 'heldout.json'} exists; give --force to replace it, "
                          "or another --out")
+    if args.data and args.inherent:
+        raise InputError("--inherent reads a campaign's inherent structures (--slow); a labelled "
+                         "manifest (--data) names its frames itself: list the minimised ones")
     if args.data and (args.fast or args.fast_seeds):
         raise InputError("--fast and --fast-seeds belong to a campaign (--slow); a labelled "
                          "manifest (--data) holds its glass and liquid frames itself")
@@ -61,7 +67,8 @@ def run(args) -> int:
         fast_seeds = parse_seeds(args.fast_seeds) if args.fast_seeds else None
         report = held_out_report(classifier, args.slow, parse_seeds(args.seeds), args.fast,
                                  fast_seeds, windows=args.windows, rng=args.seed,
-                                 progress=args.progress)
+                                 progress=args.progress,
+                                 structure="inherent" if args.inherent else "instantaneous")
     out = Path(args.out)
     write_json_atomic(out / "heldout.json", dict(report, kind="heldout", tg=args.tg,
                                                   model=args.model or "shipped",
