@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         note = INTERRUPTED.get(args.command, NOTHING_WRITTEN)
         print(f"glassml {args.command}: interrupted; {note}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # whoever read the output (`glassml ... | head`) has stopped reading: no traceback; the
+        # interpreter's last flush of stdout must not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     return int(code or 0)
 
 

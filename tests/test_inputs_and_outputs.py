@@ -770,3 +770,11 @@ def test_wrong_kinds_of_input_are_refused_in_one_line_before_any_work(tmp_path, 
         assert len(lines) == 1 and message in lines[0], (args, err)
         assert "Traceback" not in err
         assert not any(p.name.startswith(("out", ".out")) for p in tmp_path.iterdir()), args
+
+
+def test_output_piped_into_head_ends_without_a_traceback(tmp_path):
+    shell = (f"{sys.executable} -m ovito_glassml tg {ROOT / 'data' / 'paper' / 'slow' / 'manifest.csv'} "
+             f"--seeds 1-4 --bootstrap 10 --out {tmp_path / 'tg'} | head -c 1")
+    run = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
+    assert len(run.stdout) == 1 and (tmp_path / "tg" / "tg.json").exists()
