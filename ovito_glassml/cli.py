@@ -52,8 +52,6 @@ INTERRUPTED = {
     "simulate": "the runs finished so far are kept in --out; rerun the same command to resume",
     "train": "the epochs finished so far are in --out's checkpoint; continue with --resume",
     "crossval": "the trials finished so far are kept in --out; rerun the same command to resume",
-    "experiment": "the parts finished so far are kept in --out; rerun the same command to resume",
-    "heldout": "the parts finished so far are kept in --out; rerun the same command to resume",
 }
 
 

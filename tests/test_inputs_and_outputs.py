@@ -778,3 +778,17 @@ def test_output_piped_into_head_ends_without_a_traceback(tmp_path):
     run = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, timeout=300)
     assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
     assert len(run.stdout) == 1 and (tmp_path / "tg" / "tg.json").exists()
+
+
+def test_an_interrupted_heldout_says_nothing_was_written_as_it_resumes_nothing(tmp_path, capsys,
+                                                                               monkeypatch):
+    import ovito_glassml.training.heldout as heldout
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(heldout, "held_out_report", interrupted)
+    out = tmp_path / "held"
+    assert main(["heldout", "--slow", str(SMALL / "slow" / "manifest.csv"), "--seeds", "11",
+                 "--out", str(out), "--no-progress"]) == 130
+    assert "nothing new was written" in capsys.readouterr().err and not out.exists()
