@@ -40,12 +40,15 @@ class System:
     type_ids : the LAMMPS type ids, sorted ascending.
     type_names : one name per id ("" where the data has none).
     length_unit : the physical length that is 1 in a model's distance features (> 0).
+    number_density : particles per unit volume (area in 2D) of the training frames, if known:
+        how a model recognises a frame written in other length units (see :meth:`in_units_of`).
     """
 
     dimension: int = 2
     type_ids: tuple[int, ...] = (1, 2)
     type_names: tuple[str, ...] = ("A", "B")
     length_unit: float = 1.0
+    number_density: float | None = None
 
     def __post_init__(self):
         if self.dimension not in DIMENSIONS:
@@ -66,6 +69,11 @@ class System:
         object.__setattr__(self, "type_ids", ids)
         object.__setattr__(self, "type_names", names)
         object.__setattr__(self, "length_unit", unit)
+        if self.number_density is not None:
+            rho = float(self.number_density)
+            if not np.isfinite(rho) or rho <= 0:
+                raise InputError(f"the number density must be positive, got {self.number_density!r}")
+            object.__setattr__(self, "number_density", rho)
 
     @property
     def n_types(self) -> int:
@@ -75,6 +83,27 @@ class System:
     def n_pair_types(self) -> int:
         """Unordered pairs of types, ``n (n + 1) / 2``: the pair blocks of edge features."""
         return self.n_types * (self.n_types + 1) // 2
+
+    def in_units_of(self, config):
+        """``config`` in this system's length units: scaled to the training frames' number
+        density when its own is more than `OTHER_UNITS` (per length) off it, as a frame written
+        in Angstrom for a model trained in sigma is (3.4 per length), else ``config`` itself.
+
+        The density, not a neighbour distance, sets the factor: it is the same in every frame of
+        a constant-volume run, liquid or glass, so the conversion is exact and nothing a frame's
+        structure says is scaled away. Frames within the tolerance (another density of the same
+        system, a constant-pressure run) are never touched.
+        """
+        if self.number_density is None:
+            return config
+        density = config.n_particles / float(np.prod(config.box))
+        factor = (density / self.number_density) ** (1.0 / config.dimension)
+        if 1 / OTHER_UNITS <= factor <= OTHER_UNITS:
+            return config
+        from .configuration import Configuration
+
+        return Configuration(config.positions * factor, config.types, config.box * factor,
+                             type_names=config.type_names)
 
     def label(self) -> str:
         """One line naming the system, e.g. ``3D, types 1 (Cu), 2 (Zr)``."""
@@ -132,14 +161,17 @@ class System:
 
     def to_dict(self) -> dict:
         """The ``system`` section of a model folder's ``config.json``."""
-        return {"dimension": self.dimension, "type_ids": list(self.type_ids),
-                "type_names": list(self.type_names), "length_unit": self.length_unit}
+        out = {"dimension": self.dimension, "type_ids": list(self.type_ids),
+               "type_names": list(self.type_names), "length_unit": self.length_unit}
+        if self.number_density is not None:
+            out["number_density"] = self.number_density
+        return out
 
     @classmethod
     def from_dict(cls, values) -> "System":
         if not isinstance(values, dict):
             raise InputError(f"the system section must be a JSON object, got {values!r}")
-        known = {"dimension", "type_ids", "type_names", "length_unit"}
+        known = {"dimension", "type_ids", "type_names", "length_unit", "number_density"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"the system section has unknown keys {unknown}; known are "
@@ -153,6 +185,9 @@ class System:
 #: The paper's system: 2D, Kob-Andersen types 1 (A) and 2 (B), lengths in sigma_AA. Model folders
 #: of formats 1-3 were all trained on it.
 KOB_ANDERSEN_2D = System(2, (1, 2), ("A", "B"), 1.0)
+#: A frame whose length per particle ((V / N)^(1/d)) is more than this factor off a model's
+#: training frames' is in other length units (Angstrom against sigma: 3.4) and is scaled to them.
+OTHER_UNITS = 1.25
 
 
 def _type_label(type_id: int, names: dict | None) -> str:

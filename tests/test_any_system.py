@@ -491,3 +491,44 @@ def test_heldout_scores_a_3d_campaigns_inherent_structures(ka3d_model, ka3d_mani
     seed6 = read_dump(ka3d_manifest.parent / "tcool4000" / "seed6" / "T1.99_is.dump")
     expected = (expected + classifier.frame_pass(seed6).probability) / 2
     assert cooling[1.99]["frame"] == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("factor", [3.405, 0.3405])   # Angstrom and nanometres for sigma
+def test_a_frame_written_in_other_length_units_is_read_as_in_the_models(ka3d_model, ka3d_manifest,
+                                                                         tmp_path, factor):
+    from tiny_model import write_dump3d
+
+    classifier = load_classifier(ka3d_model)
+    assert classifier.system.number_density == pytest.approx(1.2, rel=1e-3)
+    for name in ("T0.05.dump", "T0.7.dump", "T1.99.dump"):
+        frame = read_dump(ka3d_manifest.parent / "tcool4000" / "seed5" / name)
+        path = write_dump3d(tmp_path / name, frame.positions * factor, frame.types, frame.box * factor)
+        other = read_dump(path)
+        for mode in ("tiles", "frame"):
+            assert classifier.glass_probability([other], mode) == pytest.approx(
+                classifier.glass_probability([frame], mode), abs=1e-6), (name, mode)
+
+
+def test_a_frame_at_a_somewhat_other_density_is_read_as_it_is(ka3d_model, ka3d_manifest):
+    from ovito_glassml.configuration import Configuration
+
+    system = load_classifier(ka3d_model).system
+    frame = read_dump(ka3d_manifest.parent / "tcool4000" / "seed5" / "T0.7.dump")
+    assert system.in_units_of(frame) is frame
+    denser = Configuration(frame.positions * 0.9, frame.types, frame.box * 0.9)
+    assert system.in_units_of(denser) is denser        # 10% per length: another density, not units
+
+
+def test_the_shipped_2d_model_reads_a_frame_in_angstrom_as_in_sigma(tmp_path):
+    from paths import GLASS_DUMP, LIQUID_DUMP
+    from tiny_model import write_dump
+
+    from ovito_glassml.models.shipped import model_folder
+
+    classifier = load_classifier(model_folder("ka2d"))
+    for dump in (GLASS_DUMP, LIQUID_DUMP):
+        frame = read_dump(dump)
+        path = write_dump(tmp_path / dump.name, frame.positions * 3.405, frame.types,
+                          frame.box * 3.405)
+        assert classifier.glass_probability([read_dump(path)], "tiles") == pytest.approx(
+            classifier.glass_probability([frame], "tiles"), abs=1e-6)

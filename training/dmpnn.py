@@ -131,7 +131,10 @@ def training_recipe(config: DMPNNTrainingConfig, train: PackedDataset) -> GraphS
         # a sample of frames is plenty for a mean over thousands of particles each
         picks = np.linspace(0, len(train) - 1, min(len(train), 32)).astype(int)
         unit = mean_nearest_neighbor_distance(train[int(i)] for i in picks)
-    spec = config.graph.with_system(train.system(length_unit=unit))
+    # the training density lets the model recognise frames written in other length units
+    density = float(np.mean(np.diff(train.offsets) / np.prod(train.box, axis=1)))
+    system = replace(train.system(length_unit=unit), number_density=density)
+    spec = config.graph.with_system(system)
     length_scale = spec.length_scale or training_length_scale(train, spec.window_length)
     return replace(spec, length_scale=length_scale)
 
