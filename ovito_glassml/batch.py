@@ -59,7 +59,7 @@ class Trajectory:
         return f"trajectory frame {number}: " if len(self.files) > 1 else ""
 
 
-def open_trajectory(source: str, structure: str = "thermal") -> Trajectory:
+def open_trajectory(source: str, structure: str = "instantaneous") -> Trajectory:
     """The files of a trajectory file, file pattern or manifest CSV.
 
     ``structure="inherent"`` takes a `glassml simulate` manifest's inherent structures (its
@@ -67,8 +67,8 @@ def open_trajectory(source: str, structure: str = "thermal") -> Trajectory:
     """
     source = str(source)
     temperatures = None
-    if structure not in ("thermal", "inherent"):
-        raise InputError(f"structure is 'thermal' or 'inherent', not {structure!r}")
+    if structure not in ("instantaneous", "inherent"):
+        raise InputError(f"structure is 'instantaneous' or 'inherent', not {structure!r}")
     if structure == "inherent" and not source.endswith(".csv"):
         raise InputError(f"inherent structures are read from a `glassml simulate` manifest "
                          f"(its is_path column); {source} is not a manifest.csv")
@@ -80,7 +80,7 @@ def open_trajectory(source: str, structure: str = "thermal") -> Trajectory:
         from .datasets import read_manifest
 
         rows = read_manifest(source)
-        column = "path" if structure == "thermal" else "is_path"
+        column = "path" if structure == "instantaneous" else "is_path"
         if column not in rows[0]:
             raise InputError(f"{source} has no is_path column: only a `glassml simulate` "
                              "manifest names the inherent structure of each snapshot")
@@ -472,7 +472,7 @@ def classify_columns(classifier, attention: bool) -> dict[str, str]:
 def metrics_rows(source: str, num_neighbors: int = PAPER_NUM_NEIGHBORS, *,
                  skip_bad: bool = False, skipped: list | None = None,
                  b_type: int | None = None, workers: int = 1,
-                 ray_address: str | None = None, structure: str = "thermal") -> list[dict]:
+                 ray_address: str | None = None, structure: str = "instantaneous") -> list[dict]:
     """One table row per frame of ``source``: frame, timestep, temperature and the three metrics.
 
     With ``skip_bad``, frames that fail are left out and appended to ``skipped`` (a list);

@@ -19,7 +19,8 @@ from .errors import InputError
 EQ12 = "y = a0 + a1*T + a2*1[T>Tg] + a3*1[T>Tg]*T"
 
 
-def metrics_vs_temperature(source, tg: float, out, annotate=None, structure: str = "thermal") -> dict:
+def metrics_vs_temperature(source, tg: float, out, annotate=None,
+                           structure: str = "instantaneous") -> dict:
     """The paper's Fig. 10 and the Eq. 12 fits of the three metrics, written to ``out``.
 
     ``source`` is a ``glassml simulate`` manifest.csv (the metrics are computed through OVITO)
@@ -39,7 +40,7 @@ def metrics_vs_temperature(source, tg: float, out, annotate=None, structure: str
         raise InputError(f"{source} does not exist")
     header = _header(source)
     if all(name in header for name in METRIC_NAMES):
-        if structure != "thermal":
+        if structure != "instantaneous":
             raise InputError(f"{source} is a table of metrics already computed; inherent "
                              "structures are read from a `glassml simulate` manifest")
         if "temperature" not in header:

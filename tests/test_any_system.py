@@ -415,18 +415,18 @@ def test_metrics_vs_t_reads_the_inherent_structures_of_a_3d_campaign(ka3d_manife
 
     from ovito_glassml.cli import main
 
-    for structure in ("thermal", "inherent"):
+    for structure in ("instantaneous", "inherent"):
         assert main(["metrics-vs-t", str(ka3d_manifest), "--tg", "0.6", "--structure", structure,
                      "--out", str(tmp_path / structure)]) == 0
     tables = {s: list(csv.DictReader((tmp_path / s / "frames.csv").read_text().splitlines()))
-              for s in ("thermal", "inherent")}
+              for s in ("instantaneous", "inherent")}
     assert all(row["source_file"].endswith("_is.dump") for row in tables["inherent"])
-    assert not any(row["source_file"].endswith("_is.dump") for row in tables["thermal"])
-    assert len(tables["inherent"]) == len(tables["thermal"])
+    assert not any(row["source_file"].endswith("_is.dump") for row in tables["instantaneous"])
+    assert len(tables["inherent"]) == len(tables["instantaneous"])
     assert json.loads((tmp_path / "inherent" / "fit.json").read_text())["structure"] == "inherent"
-    assert [r["num_bb_edges"] for r in tables["inherent"]] != [r["num_bb_edges"] for r in tables["thermal"]]
+    assert [r["num_bb_edges"] for r in tables["inherent"]] != [r["num_bb_edges"] for r in tables["instantaneous"]]
     # a table of metrics already computed has no inherent structures to read
-    assert main(["metrics-vs-t", str(tmp_path / "thermal" / "frames.csv"), "--tg", "0.6",
+    assert main(["metrics-vs-t", str(tmp_path / "instantaneous" / "frames.csv"), "--tg", "0.6",
                  "--structure", "inherent", "--out", str(tmp_path / "again")]) == 2
     assert "already computed" in capsys.readouterr().err
 

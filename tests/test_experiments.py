@@ -393,7 +393,7 @@ def test_report_sets_snapshots_beside_their_inherent_structures_and_names_sign_f
         return {"a0": 0.0, "a1": a1, "a2": 0.0, "a3": a3, "a3_stderr": 1.0, "a3_pvalue": 0.01,
                 "a3_pvalue_one_sided": 0.005 if a3 > 0 else 0.995, "r_squared": 0.9, "n": 10}
 
-    for structure, a3 in (("thermal", -203.0), ("inherent", 12.5)):
+    for structure, a3 in (("instantaneous", -203.0), ("inherent", 12.5)):
         write_json_atomic(tmp_path / f"mvt_{structure}" / "fit.json",
                           {"tg": 0.396, "structure": structure, "n_frames": 10, "model": EQ12,
                            "metrics": {"num_disjoint_graphs": fit(213.0 if a3 < 0 else 6.0, a3),

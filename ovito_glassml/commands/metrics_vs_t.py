@@ -20,7 +20,7 @@ def register(sub) -> None:
                    help="tg.json written by `glassml tg` (its 'tg' value), or a number")
     p.add_argument("--out", required=True,
                    help="output folder (nothing is written into the input's own folder)")
-    p.add_argument("--structure", choices=["thermal", "inherent"], default="thermal",
+    p.add_argument("--structure", choices=["instantaneous", "inherent"], default="instantaneous",
                    help="inherent: the metrics of each snapshot's inherent structure (the "
                         "manifest's is_path column), where thermal noise is gone")
     p.add_argument("--force", action="store_true", help="replace a fit already in --out")

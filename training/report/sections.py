@@ -669,12 +669,12 @@ def _thermal_against_inherent(fits: list) -> list[str]:
     the slopes below Tg side by side, which is what decides the sign of a3."""
     by_tg = {}
     for _, data in fits:
-        by_tg.setdefault(round(data["tg"], 6), {})[data.get("structure", "thermal")] = data
+        by_tg.setdefault(round(data["tg"], 6), {})[data.get("structure", "instantaneous")] = data
     lines = []
     for tg, pair in by_tg.items():
-        if set(pair) != {"thermal", "inherent"}:
+        if set(pair) != {"instantaneous", "inherent"}:
             continue
-        thermal, inherent = pair["thermal"]["metrics"], pair["inherent"]["metrics"]
+        thermal, inherent = pair["instantaneous"]["metrics"], pair["inherent"]["metrics"]
         lines += [f"Snapshots against their inherent structures (Tg = {tg:.3g}): a1 is the "
                   "slope below Tg, a1 + a3 the slope above.", "",
                   "| metric | a1 snapshots | a1 inherent | a3 snapshots | a3 inherent |",
