@@ -67,8 +67,10 @@ def open_trajectory(source: str, structure: str = "instantaneous") -> Trajectory
     """
     source = str(source)
     temperatures = None
-    if structure not in ("instantaneous", "inherent"):
-        raise InputError(f"structure is 'instantaneous' or 'inherent', not {structure!r}")
+    from .datasets import STRUCTURES
+
+    if structure not in STRUCTURES:
+        raise InputError(f"structure must be one of {STRUCTURES}, got {structure!r}")
     if structure == "inherent" and not source.endswith(".csv"):
         raise InputError(f"inherent structures are read from a `glassml simulate` manifest "
                          f"(its is_path column); {source} is not a manifest.csv")

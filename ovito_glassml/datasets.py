@@ -304,11 +304,16 @@ LIQUID_TEMPERATURES_3D = {1: 1.99, 2: 1.0, 3: 0.7, 4: 0.55, 5: 0.5}
 GLASS_TEMPERATURE = 0.05
 
 
+def is_3d_campaign(rows: list[dict]) -> bool:
+    """Whether manifest rows are of a 3D campaign: ``glassml simulate --system ka3d`` writes a
+    ``box_z`` column."""
+    return any(r.get("box_z") not in (None, "") for r in rows)
+
+
 def liquid_temperatures(rows: list[dict]) -> dict[int, float]:
-    """The liquids of datasets 1-5 for a campaign's manifest rows: the 3D ones where the
-    manifest has a ``box_z`` (a ``glassml simulate --system ka3d`` campaign), else the paper's."""
-    three_d = any(r.get("box_z") not in (None, "") for r in rows)
-    return LIQUID_TEMPERATURES_3D if three_d else LIQUID_TEMPERATURES
+    """The liquids of datasets 1-5 for a campaign's manifest rows: the 3D ones for a 3D
+    campaign (:func:`is_3d_campaign`), else the paper's."""
+    return LIQUID_TEMPERATURES_3D if is_3d_campaign(rows) else LIQUID_TEMPERATURES
 
 
 def rows_of_seeds(rows: list[dict], seeds) -> list[dict]:
@@ -432,28 +437,30 @@ def build_datasets(slow_manifest, fast_manifest=None, numbers=(1, 2, 3, 4, 5, 6)
     return out
 
 
-def _is_3d(rows: list[dict]) -> bool:
-    return bool(rows) and rows[0].get("box_z") not in (None, "")
+def crystallised_runs(rows: list[dict]) -> tuple[set, dict | None]:
+    """The seeds of a campaign's runs whose glass crystallised, and the record of the check
+    (none and None in 2D, where the mixture does not crystallise on these time scales)."""
+    if not is_3d_campaign(rows):
+        return set(), None
+    from .crystals import crystal_record, crystallised_seeds, glass_crystal_fractions
+
+    fractions = glass_crystal_fractions(rows, GLASS_TEMPERATURE)
+    return set(crystallised_seeds(fractions)), crystal_record(fractions)
 
 
 def without_crystallised_glasses(slow: list[dict], fast: list[dict] | None = None):
     """A 3D campaign's rows without the glass frames of runs whose glass crystallised, and the
-    record of the check (None in 2D, where the mixture does not crystallise on these time scales).
-    The runs' liquid frames are kept: they are liquids."""
-    if not _is_3d(slow):
+    record of the check by rate (None in 2D). The runs' liquid frames are kept: they are liquids."""
+    if not is_3d_campaign(slow):
         return slow, fast, None
-    from .crystals import crystal_record, crystallised_seeds, glass_crystal_fractions
-
-    crystals = {}
-    kept = []
+    crystals, kept = {}, []
     for rate, rows in (("slow", slow), ("fast", fast)):
         if rows is None:
             kept.append(None)
             continue
-        fractions = glass_crystal_fractions(rows, GLASS_TEMPERATURE)
-        bad = set(crystallised_seeds(fractions))
-        crystals[rate] = crystal_record(fractions)
-        kept.append([r for r in rows if not (r["seed"] in bad and r["temperature"] <= GLASS_TEMPERATURE + 1e-9)])
+        bad, crystals[rate] = crystallised_runs(rows)
+        kept.append([r for r in rows
+                     if not (r["seed"] in bad and r["temperature"] <= GLASS_TEMPERATURE + 1e-9)])
     return kept[0], kept[1], crystals
 
 
@@ -471,12 +478,7 @@ def build_tg_dataset(manifest, tg: float, band: float = 0.05, seeds=None,
     if not band >= 0:
         raise InputError(f"band must be >= 0, got {band!r}")
     rows = rows_of_seeds(read_manifest(manifest), seeds)
-    crystals, crystallised = None, set()
-    if _is_3d(rows):
-        from .crystals import crystal_record, crystallised_seeds, glass_crystal_fractions
-
-        fractions = glass_crystal_fractions(rows, GLASS_TEMPERATURE)
-        crystals, crystallised = crystal_record(fractions), set(crystallised_seeds(fractions))
+    crystallised, crystals = crystallised_runs(rows)
     kept = []
     for row in rows:
         if row["temperature"] <= tg - band:

@@ -295,7 +295,7 @@ def fit_campaign(manifest, out, t_cool=None, method: str = "regimes", t_max: flo
     when there is one rate, and the figure ``tg.png``. ``t_cool`` lists the rates to fit
     (default: all); ``seeds`` keeps only those runs (e.g. a model's training runs).
     """
-    from .datasets import read_manifest, rows_of_seeds
+    from .datasets import is_3d_campaign, read_manifest, rows_of_seeds
     from .fileio import atomic_path, write_json_atomic
 
     rows = read_manifest(manifest)
@@ -310,8 +310,8 @@ def fit_campaign(manifest, out, t_cool=None, method: str = "regimes", t_max: flo
     missing = set(chosen) - set(rates)
     if missing:
         raise InputError(f"no rows with t_cool={sorted(missing)}; the manifest has {rates}")
-    # the paper's values are for its 2D mixture; a manifest with a box_z column is 3D
-    paper_tg = None if rows[0].get("box_z") not in (None, "") else PAPER_TG
+    # the paper's values are for its 2D mixture
+    paper_tg = None if is_3d_campaign(rows) else PAPER_TG
     results = [glass_transition([r for r in rows if r["t_cool"] == tc], method=method,
                                 t_max=t_max, n_bootstrap=n_bootstrap) for tc in chosen]
     out = Path(out)

@@ -128,12 +128,14 @@ class FrameGraphs:
 
     Parameters
     ----------
-    config : the configuration.
+    config : the configuration; one written in other length units than the model's training
+        frames is read in the model's (:meth:`~ovito_glassml.system.System.in_units_of`).
     spec : the graph recipe.
     """
 
     def __init__(self, config: Configuration, spec: GraphSpec):
         _check_config(config)
+        config = spec.system.in_units_of(config)
         self.config = config
         self.spec = spec
         # the model's system refuses a frame of another dimension or with a type it never saw

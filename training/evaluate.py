@@ -77,8 +77,7 @@ def window_glass_probability(classifier, dataset: PackedDataset, window_length: 
         spec = spec.with_window_length(window_length)
     graphs = []
     for i in range(len(dataset)):
-        # one neighbour search per configuration, in the model's length units
-        frames = FrameGraphs(classifier.system.in_units_of(dataset[i]), spec)
+        frames = FrameGraphs(dataset[i], spec)  # one neighbour search per configuration
         graphs += [frames.random_window(rng) for _ in range(windows_per_config)]
     labels = np.repeat(np.asarray(dataset.label, dtype=int), windows_per_config)
     return labels, classifier.predict_graphs(graphs)

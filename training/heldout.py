@@ -34,7 +34,7 @@ MODES = ("window", "tiles", "frame")
 
 def frame_probabilities(classifier, config, windows: int, rng) -> dict:
     """Glass probability of ``windows`` random windows, of the tiles' mean and of the frame."""
-    frames = FrameGraphs(classifier.system.in_units_of(config), classifier.graph_spec)
+    frames = FrameGraphs(config, classifier.graph_spec)
     window = classifier.predict_graphs([frames.random_window(rng) for _ in range(windows)],
                                        batch_size=64)
     whole = classifier.frame_pass(config)  # what classify and the modifiers report

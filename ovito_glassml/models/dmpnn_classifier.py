@@ -132,13 +132,13 @@ class DMPNNClassifier:
 
     def graph(self, config, origin=None):
         """The graph the model reads: the whole periodic frame, or the window at ``origin``."""
-        frames = FrameGraphs(self.system.in_units_of(config), self.graph_spec)
+        frames = FrameGraphs(config, self.graph_spec)
         return frames.whole() if origin is None else frames.window_at(origin)
 
     def graphs(self, config, mode: str = "frame", rng=None) -> list:
         """Graphs of one configuration: "frame" (one), "window" (one random) or "tiles" (all)."""
         check_mode(mode)
-        frames = FrameGraphs(self.system.in_units_of(config), self.graph_spec)
+        frames = FrameGraphs(config, self.graph_spec)
         if mode == "frame":
             return [frames.whole()]
         if mode == "window":
@@ -183,11 +183,9 @@ class DMPNNClassifier:
         is computed once on the whole periodic frame and each tile's probability is read out from
         the states of the particles inside it: a tile sees its particles' true neighbourhoods,
         exactly as the whole frame does. With the paper's in-window neighbours the tiles are
-        separate graphs, batched with the whole frame into one pass. A frame in other length
-        units than the training frames' is read in the model's
-        (:meth:`~ovito_glassml.system.System.in_units_of`).
+        separate graphs, batched with the whole frame into one pass.
         """
-        frames = FrameGraphs(self.system.in_units_of(config), self.graph_spec)
+        frames = FrameGraphs(config, self.graph_spec)
         whole = frames.whole()
         with torch.inference_mode():
             if self.graph_spec.neighbors == "frame":
