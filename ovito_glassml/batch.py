@@ -53,6 +53,17 @@ class Trajectory:
                 raise InputError(f"{self.frame_prefix(number)}{err}") from err
 
 
+    def dimension(self) -> int | None:
+        """The first frame's dimension (2 or 3); None if it cannot be read (its error comes when
+        the frames are read)."""
+        try:
+            for _, frame in self.frames(skip_bad=True):
+                if isinstance(frame, Frame):
+                    return frame.configuration.dimension
+        except InputError:
+            pass
+        return None
+
     def frame_prefix(self, number: int) -> str:
         """``"trajectory frame N: "`` where the file's own frame index is not the same number
         (a trajectory of several files), else nothing: messages name the frame once."""
@@ -95,6 +106,15 @@ def open_trajectory(source: str, structure: str = "instantaneous") -> Trajectory
             raise InputError(f"trajectory {source} does not exist")
         files = [source]
     return Trajectory(source, files, temperatures)
+
+
+def source_dimension(source: str) -> int | None:
+    """The dimension of a trajectory's first frame (see :func:`open_trajectory`), None where it
+    cannot be read: whoever reads the frames reports why."""
+    try:
+        return open_trajectory(source).dimension()
+    except InputError:
+        return None
 
 
 def _as_given(dump: Path, folder: Path) -> str:
@@ -414,7 +434,7 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
     attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
     ``out/frames.csv`` and one plot per column. ``model`` is a model folder or a shipped model's
-    name, empty for the default; ``b_type`` the type the metrics count as B (default: each
+    name, empty for the shipped model of the first frame's dimension; ``b_type`` the type the metrics count as B (default: each
     frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's).
     ``out`` is written whole or not at all: a folder with results is replaced only with
     ``force``. ``skip_bad`` skips (and lists in ``out/skipped_frames.csv``) frames that fail.
@@ -424,11 +444,15 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     as one worker's. Returns the rows.
     """
     from .fileio import check_output_folder, replaced_folder
+    from .models.shipped import shipped_model_name
     from .modifiers.loading import cached_classifier
     from .particle_output import PARTICLES_FILE, ParticleDump
 
     check_output_folder(out, force)
-    # load the model first: a wrong model folder is reported before any frame is read
+    if not model:
+        # no model named: the shipped model of the trajectory's dimension
+        model = shipped_model_name(source_dimension(source))
+    # load a named model first: a wrong model folder is reported before any frame is read
     classifier = cached_classifier(model)
     attention = attention and classifier.has_attention
     trajectory = open_trajectory(source)

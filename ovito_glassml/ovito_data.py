@@ -33,6 +33,16 @@ def is_planar(z: np.ndarray, z_length: float) -> bool:
     return float(np.ptp(z)) <= PLANAR_TOLERANCE * max(abs(float(z_length)), 1.0)
 
 
+def frame_dimension(data) -> int:
+    """2 for a 2D frame (OVITO's 2D cell, or a 2D dump's particles all in one z plane), else 3."""
+    if data.cell is not None and data.cell.is2D:
+        return 2
+    if data.particles is None or data.particles.count == 0 or data.cell is None:
+        return 3
+    z = np.asarray(data.particles.positions)[:, 2]
+    return 2 if is_planar(z, np.asarray(data.cell)[2, 2]) else 3
+
+
 def frame_configuration(data, frame: int | None = None, *, min_particles: int = 1) -> Configuration:
     """The periodic 2D or 3D configuration of an OVITO ``DataCollection``, checked.
 
@@ -64,8 +74,7 @@ def frame_configuration(data, frame: int | None = None, *, min_particles: int = 
                          "column")
     cell = np.asarray(data.cell)
     positions = np.asarray(particles.positions)
-    two_d = bool(data.cell.is2D) or is_planar(positions[:, 2], cell[2, 2])
-    dim = 2 if two_d else 3
+    dim = frame_dimension(data)
     matrix = cell[:dim, :dim]
     if np.any(np.abs(matrix - np.diag(np.diag(matrix))) > 1e-9):
         raise InputError(f"{where} has a sheared (triclinic) cell; the analyses need an "

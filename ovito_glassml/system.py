@@ -9,7 +9,12 @@ stores the one it was trained on (the ``system`` section of ``config.json``).
 Types are LAMMPS type ids (any positive integers, not necessarily ``1..n``) with optional names
 (a dump's ``element`` column, OVITO's type names). A frame whose every type has a name that the
 model knows is matched by name (an extended XYZ file numbers its species in order of appearance,
-so ids alone could swap them); otherwise by id.
+so ids alone could swap them); otherwise by id. A model that knows its training composition
+(``fractions``) also matches unnamed types by abundance where the ids cannot be right: a
+Kob-Andersen frame written with types 3 and 4, or with A and B swapped (type 1 at 20% where the
+model's type 1 was 80%), is read as the same mixture, as long as the abundances tell the types
+apart (:data:`COMPOSITION_TOLERANCE`); otherwise the frame is refused or, with known ids, read by
+id.
 
 The length unit is the length that is 1 in the model's features: sigma_AA for the Kob-Andersen
 models, and for a model trained on a user's system the mean nearest-neighbour distance of its
@@ -42,6 +47,9 @@ class System:
     length_unit : the physical length that is 1 in a model's distance features (> 0).
     number_density : particles per unit volume (area in 2D) of the training frames, if known:
         how a model recognises a frame written in other length units (see :meth:`in_units_of`).
+    fractions : the number fraction of each type (in ``type_ids`` order) over the training
+        frames, if known: how a model recognises a frame whose type ids are numbered otherwise
+        (see :meth:`type_index`).
     """
 
     dimension: int = 2
@@ -49,6 +57,7 @@ class System:
     type_names: tuple[str, ...] = ("A", "B")
     length_unit: float = 1.0
     number_density: float | None = None
+    fractions: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if self.dimension not in DIMENSIONS:
@@ -74,6 +83,13 @@ class System:
             if not np.isfinite(rho) or rho <= 0:
                 raise InputError(f"the number density must be positive, got {self.number_density!r}")
             object.__setattr__(self, "number_density", rho)
+        if self.fractions is not None:
+            fractions = tuple(float(f) for f in self.fractions)
+            if len(fractions) != len(ids) or not all(0 <= f <= 1 for f in fractions) \
+                    or abs(sum(fractions) - 1) > 1e-4:
+                raise InputError(f"fractions must give one number fraction per type, summing "
+                                 f"to 1; got {self.fractions!r} for types {ids}")
+            object.__setattr__(self, "fractions", tuple(fractions[i] for i in order))
 
     @property
     def n_types(self) -> int:
@@ -125,21 +141,57 @@ class System:
         system does not have.
         """
         types = np.asarray(types, dtype=np.int64)
-        present = np.unique(types)
+        present, counts = np.unique(types, return_counts=True)
         index_of = {t: i for i, t in enumerate(self.type_ids)}
         by_name = {n: i for i, n in enumerate(self.type_names) if n}
         if names and all(names.get(int(t)) in by_name for t in present):
             lookup = {int(t): by_name[names[int(t)]] for t in present}
         else:
             unknown = [int(t) for t in present if int(t) not in index_of]
-            if unknown:
+            by_abundance = self._by_abundance(present, counts)
+            if unknown and by_abundance is None:
                 frame_types = ", ".join(_type_label(int(t), names) for t in present)
+                hint = ("" if self.fractions is None else
+                        f" (nor tell its types apart by abundance: the model's are "
+                        f"{self._composition(self.type_ids, self.fractions)}, the frame's "
+                        f"{self._composition(present, counts / counts.sum())})")
                 raise InputError(f"{where} has types {frame_types}; the model was trained on "
-                                 f"{self.label()}: it does not know type {unknown[0]}")
-            lookup = {int(t): index_of[int(t)] for t in present}
+                                 f"{self.label()}: it does not know type {unknown[0]}{hint}")
+            if unknown or (by_abundance is not None and not self._composition_fits(
+                    [index_of[int(t)] for t in present], counts)):
+                # ids the model does not know, or known ids whose abundances are another
+                # type's (A and B swapped): the abundances name the types
+                lookup = by_abundance
+            else:
+                lookup = {int(t): index_of[int(t)] for t in present}
         table = np.zeros(int(present.max()) + 1, dtype=np.int64)
         table[present] = [lookup[int(t)] for t in present]
         return table[types]
+
+    def _composition_fits(self, indices, counts) -> bool:
+        """Whether types ``indices`` with particle ``counts`` have the training fractions."""
+        fractions = np.asarray(counts, dtype=float) / np.sum(counts)
+        expected = np.asarray(self.fractions)[list(indices)]
+        return bool(np.all(np.abs(fractions - expected) <= COMPOSITION_TOLERANCE))
+
+    def _by_abundance(self, present, counts) -> dict | None:
+        """Frame type id -> model type index by rank of abundance, where the frame has every
+        type of the model in its training fractions and those fractions tell the types apart;
+        else None."""
+        if self.fractions is None or len(present) != self.n_types:
+            return None
+        model_order = np.argsort(self.fractions)[::-1]
+        gaps = -np.diff(np.asarray(self.fractions)[model_order])
+        if np.any(gaps <= 2 * COMPOSITION_TOLERANCE):
+            return None   # two types of nearly the same abundance: abundance cannot name them
+        frame_order = np.argsort(counts, kind="stable")[::-1]
+        if not self._composition_fits(model_order, np.asarray(counts)[frame_order]):
+            return None
+        return {int(present[f]): int(m) for f, m in zip(frame_order, model_order)}
+
+    @staticmethod
+    def _composition(type_ids, fractions) -> str:
+        return ", ".join(f"{int(t)}: {f:.0%}" for t, f in zip(type_ids, fractions))
 
     def check(self, config, where: str = "the frame") -> np.ndarray:
         """Refuse a configuration of another dimension or with an unknown type; return its type
@@ -165,26 +217,30 @@ class System:
                "type_names": list(self.type_names), "length_unit": self.length_unit}
         if self.number_density is not None:
             out["number_density"] = self.number_density
+        if self.fractions is not None:
+            out["fractions"] = [round(f, 6) for f in self.fractions]
         return out
 
     @classmethod
     def from_dict(cls, values) -> "System":
         if not isinstance(values, dict):
             raise InputError(f"the system section must be a JSON object, got {values!r}")
-        known = {"dimension", "type_ids", "type_names", "length_unit", "number_density"}
+        known = {"dimension", "type_ids", "type_names", "length_unit", "number_density",
+                 "fractions"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InputError(f"the system section has unknown keys {unknown}; known are "
                              f"{sorted(known)} (written by a newer ovito-glassml?)")
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()})
 
-    def with_length_unit(self, length_unit: float) -> "System":
-        return System(self.dimension, self.type_ids, self.type_names, length_unit)
-
 
 #: The paper's system: 2D, Kob-Andersen types 1 (A) and 2 (B), lengths in sigma_AA. Model folders
 #: of formats 1-3 were all trained on it.
 KOB_ANDERSEN_2D = System(2, (1, 2), ("A", "B"), 1.0)
+#: Largest difference in a type's number fraction between a frame and a model's training frames
+#: for the frame's types to be matched by abundance; the model's fractions must differ by twice
+#: it. Kob-Andersen 80:20 and 65:35 mixtures are told apart by far; a 50:50 mixture is not.
+COMPOSITION_TOLERANCE = 0.1
 #: A frame whose length per particle ((V / N)^(1/d)) is more than this factor off a model's
 #: training frames' is in other length units (Angstrom against sigma: 3.4) and is scaled to them.
 OTHER_UNITS = 1.25

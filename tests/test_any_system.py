@@ -25,6 +25,7 @@ from ovito_glassml.models import load_classifier
 from ovito_glassml.models.dmpnn import DMPNN, DMPNNHyperparameters
 from ovito_glassml.neighbors import Neighbors
 from ovito_glassml.system import mean_nearest_neighbor_distance
+from paths import ROOT
 from tiny_model import ANGSTROM_PER_SIGMA, KA3D_TRAIN_SEEDS, write_dump3d
 
 pytestmark = pytest.mark.slow  # LAMMPS runs and trainings in the fixtures
@@ -296,6 +297,47 @@ def test_types_are_matched_by_name_when_the_file_numbers_them_otherwise(ternary_
     model = load_classifier(ternary_model)
     original = model.glass_probability([frame], "frame")
     assert model.glass_probability([read_dump(path)], "frame") == pytest.approx(original, abs=1e-6)
+
+
+@pytest.mark.parametrize("renumber", [{1: 2, 2: 1}, {1: 3, 2: 7}, {1: 0, 2: 1}],
+                         ids=["A and B swapped", "types 3 and 7", "types 0 and 1"])
+def test_unnamed_types_numbered_otherwise_are_matched_by_abundance(tiny_model_folder, renumber):
+    # a Kob-Andersen frame whose writer numbered the types otherwise: the model knows its
+    # training composition (65:35), and the abundances say which type is A
+    frame = read_dump(ROOT / "data/small/slow/tcool20000/seed1/T0.05.dump")
+    model = load_classifier(tiny_model_folder)
+    renumbered = Configuration(frame.positions, np.array([renumber[int(t)] for t in frame.types]),
+                               frame.box)
+    assert model.glass_probability([renumbered], "frame") == pytest.approx(
+        model.glass_probability([frame], "frame"), abs=1e-6)
+
+
+def test_types_are_matched_by_abundance_only_where_the_abundances_tell_them_apart():
+    from ovito_glassml.errors import InputError
+    from ovito_glassml.system import System
+
+    ka = System(2, (1, 2), ("", ""), 1.0, fractions=(0.65, 0.35))
+    a_and_b = np.r_[np.ones(65, int), np.full(35, 2)]
+    assert list(np.unique(ka.type_index(a_and_b), return_counts=True)[1]) == [65, 35]
+    # swapped ids: type 2 is the 65%, so it is A (index 0)
+    assert list(ka.type_index(3 - a_and_b)[:65]) == [0] * 65
+    # known ids in another composition (a 50:50 frame) are read by id: nothing to match
+    half = np.r_[np.ones(50, int), np.full(50, 2)]
+    assert list(ka.type_index(half)) == list(half - 1)
+    # unknown ids that abundance cannot name are refused, saying both compositions
+    with pytest.raises(InputError, match=r"does not know type 3 \(nor tell its types apart by "
+                                         r"abundance: the model's are 1: 65%, 2: 35%, the "
+                                         r"frame's 3: 50%, 4: 50%\)"):
+        ka.type_index(half + 2)
+    # a model of two types in nearly equal numbers never matches by abundance
+    even = System(2, (1, 2), ("", ""), 1.0, fractions=(0.55, 0.45))
+    with pytest.raises(InputError, match="does not know type 3"):
+        even.type_index(np.r_[np.full(55, 3), np.full(45, 4)])
+    # nor does a model without a stored composition (folders written before it was stored)
+    with pytest.raises(InputError, match="does not know type 3"):
+        System(2, (1, 2), ("", ""), 1.0).type_index(a_and_b + 2)
+    # the composition goes into config.json and comes back
+    assert System.from_dict(ka.to_dict()) == ka
 
 
 # ------------------------------------------------------------------ OVITO on a 3D LAMMPS dump

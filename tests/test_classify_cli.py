@@ -157,7 +157,8 @@ def test_cli_error_is_one_line_without_traceback(tmp_path):
     three_d = write_dump(tmp_path / "3d.dump", np.random.default_rng(0).random((300, 2)) * 25,
                          np.arange(300) % 2 + 1, (25.0, 25.0), z=np.linspace(0, 24, 300))
     result = subprocess.run([sys.executable, "-m", "ovito_glassml", "classify", str(three_d),
-                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+                             "--model", "ka2d", "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True)
     assert result.returncode == 2
     assert "is 3D; the model was trained on 2D" in result.stderr
     assert "Traceback" not in result.stderr

@@ -98,9 +98,11 @@ def test_the_shipped_model_gives_the_probabilities_it_gave_as_a_format_3_folder(
 def test_shipped_model_folder_is_the_current_format_with_one_graph_section():
     config = json.loads((DEFAULT_MODEL / CONFIG_NAME).read_text())
     assert config["format_version"] == FORMAT_VERSION
-    # the density of its training frames (4320 in 60 x 60): frames in other units are scaled to it
+    # the density of its training frames (4320 in 60 x 60): frames in other units are scaled to
+    # it; their composition (2808 A, 1512 B): frames numbering the types otherwise are matched
     assert config["system"] == {"dimension": 2, "type_ids": [1, 2], "type_names": ["A", "B"],
-                                "length_unit": 1.0, "number_density": 1.2}
+                                "length_unit": 1.0, "number_density": 1.2,
+                                "fractions": [0.65, 0.35]}
     spec = GraphSpec.from_dict(config["graph"])
     assert spec.features == "invariant" and spec.window_length <= 0.2
     assert not {"num_neighbors", "window_length"} & set(config["hyperparameters"])

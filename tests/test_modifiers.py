@@ -195,8 +195,9 @@ def bad_frames(tmp_path_factory):
                          z=rng.random(60) * 8.0),
         "one type": write_dump(folder / "noB.dump", positions, np.ones(60, int), (8.0, 8.0)),
         "two particles": write_dump(folder / "two.dump", positions[:2], [1, 2], (8.0, 8.0)),
-        "type 3": write_dump(folder / "type3.dump", positions, np.where(types == 2, 3, 1),
-                             (8.0, 8.0)),
+        # a third type beside A and B (a model matches two unknown ids by abundance)
+        "type 3": write_dump(folder / "type3.dump", positions,
+                             np.where(np.arange(60) == 5, 3, types), (8.0, 8.0)),
         "untyped": write_dump(folder / "untyped.dump", positions, types, (8.0, 8.0),
                               with_types=False),
     }
@@ -211,7 +212,7 @@ REFUSALS = {
     ("two particles", "metrics"): "at least \\d",
     ("two particles", "classifier"): "at least \\d",
     ("two particles", "attention"): "at least \\d",
-    ("type 3", "classifier"): "types 1, 3; the model was trained on .*does not know type 3",
+    ("type 3", "classifier"): "types 1, 2, 3; the model was trained on .*does not know type 3",
     ("type 3", "attention"): "does not know type 3",
     ("untyped", "metrics"): "no Particle Type",
     ("untyped", "classifier"): "no Particle Type",

@@ -125,7 +125,8 @@ def training_length_scale(dataset: PackedDataset, window_length: float) -> float
 
 def training_recipe(config: DMPNNTrainingConfig, train: PackedDataset) -> GraphSpec:
     """The recipe the model is trained with: the configured one with the training data's system
-    (dimension, every type present, the length unit) and the length scale resolved."""
+    (dimension, every type present and its number fraction, the length unit, the number density)
+    and the length scale resolved."""
     unit = config.length_unit
     if unit is None:
         # a sample of frames is plenty for a mean over thousands of particles each
@@ -133,7 +134,10 @@ def training_recipe(config: DMPNNTrainingConfig, train: PackedDataset) -> GraphS
         unit = mean_nearest_neighbor_distance(train[int(i)] for i in picks)
     # the training density lets the model recognise frames written in other length units
     density = float(np.mean(np.diff(train.offsets) / np.prod(train.box, axis=1)))
-    system = replace(train.system(length_unit=unit), number_density=density)
+    # and its composition, frames whose type ids are numbered otherwise
+    _, counts = np.unique(train.types, return_counts=True)
+    system = replace(train.system(length_unit=unit), number_density=density,
+                     fractions=tuple(counts / counts.sum()))
     spec = config.graph.with_system(system)
     length_scale = spec.length_scale or training_length_scale(train, spec.window_length)
     return replace(spec, length_scale=length_scale)

@@ -19,8 +19,9 @@ def register(sub) -> None:
                    help="trajectory file, quoted file pattern, or manifest.csv")
     add_output_arguments(p)
     p.add_argument("--model", default="",
-                   help="model folder, or a shipped model's name (default: ka2d, the 2D "
-                        "Kob-Andersen D-MPNN shipped in the package)")
+                   help="model folder, or a shipped model's name: ka2d (the 2D Kob-Andersen "
+                        "D-MPNN) or ka3d (3D); default: the shipped model of the frames' "
+                        "dimension")
     add_b_type_argument(p)
     add_parallel_arguments(p)
     p.add_argument("--cutoff", type=float, default=None,

@@ -13,7 +13,8 @@ def register(sub) -> None:
                     "the same on the held-out runs of a labelled manifest of your own system. "
                     "Writes heldout.json and cooling.png.")
     p.add_argument("--model", default="",
-                   help="model folder or shipped model's name (default: the shipped ka2d)")
+                   help="model folder or shipped model's name, ka2d or ka3d (default: the shipped "
+                        "model of the runs' dimension)")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--slow", help="manifest.csv of the slow-cooling campaign")
     source.add_argument("--data", help="a labelled manifest (path,label[,seed,temperature]) of "
@@ -39,7 +40,9 @@ def run(args) -> int:
 
     from ..errors import InputError
     from ..fileio import write_json_atomic
+    from ..batch import source_dimension
     from ..models.classifier import load_classifier, require_dmpnn
+    from ..models.shipped import shipped_model_name
     from ..modifiers.loading import model_folder
     from ..training.heldout import held_out_report, labelled_held_out_report, plot_cooling
     from ..training.provenance import provenance
@@ -57,8 +60,12 @@ def run(args) -> int:
     if args.data and (args.fast or args.fast_seeds):
         raise InputError("--fast and --fast-seeds belong to a campaign (--slow); a labelled "
                          "manifest (--data) holds its glass and liquid frames itself")
-    require_dmpnn(model_folder(args.model), "heldout (windows, tiles and whole frames)")
-    classifier = load_classifier(model_folder(args.model))
+    model = args.model
+    if not model:
+        # no model named: the shipped model of the runs' dimension
+        model = shipped_model_name(source_dimension(args.data or args.slow))
+    require_dmpnn(model_folder(model), "heldout (windows, tiles and whole frames)")
+    classifier = load_classifier(model_folder(model))
     if args.data:
         report = labelled_held_out_report(classifier, args.data, parse_seeds(args.seeds),
                                           windows=args.windows, rng=args.seed,
@@ -71,7 +78,7 @@ def run(args) -> int:
                                  structure="inherent" if args.inherent else "instantaneous")
     out = Path(args.out)
     write_json_atomic(out / "heldout.json", dict(report, kind="heldout", tg=args.tg,
-                                                  model=args.model or "shipped",
+                                                  model=args.model or f"shipped {model}",
                                                   provenance=provenance(started)))
     plot_cooling(report, out / "cooling.png", args.tg)
     for name, scores in report["datasets"].items():

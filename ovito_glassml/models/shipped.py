@@ -3,7 +3,9 @@
 A shipped model is package data (a model folder under ``ovito_glassml/models/``, with its
 ``MODEL_CARD.md``), found through :mod:`importlib.resources`, so it works from a wheel, an
 editable install or OVITO Pro's Python alike. Every place that takes a model (``--model`` of
-the commands, the modifiers' model parameter) takes a shipped model's name or a folder.
+the commands, the modifiers' model parameter) takes a shipped model's name or a folder; no
+model named (or :data:`AUTO`) means the shipped model of the frame's dimension: ``ka2d`` for a
+2D frame, ``ka3d`` for a 3D one.
 """
 
 from __future__ import annotations
@@ -21,15 +23,29 @@ class ShippedModel:
 
     name: str
     folder: str
+    dimension: int
     description: str
 
 
-#: Shipped models by name; the first is the default of every command and modifier.
+#: Shipped models by name.
 SHIPPED_MODELS: dict[str, ShippedModel] = {
-    "ka2d": ShippedModel("ka2d", "default",
+    "ka2d": ShippedModel("ka2d", "default", 2,
                          "D-MPNN for the 2D Kob-Andersen 65:35 mixture (the paper's system)"),
+    "ka3d": ShippedModel("ka3d", "ka3d", 3,
+                         "D-MPNN for the 3D Kob-Andersen 80:20 mixture at density 1.2"),
 }
+#: The model when neither a name nor a frame says which: the paper's 2D model.
 DEFAULT_MODEL_NAME = "ka2d"
+#: The modifiers' choice "the shipped model of the frame's dimension" (also an empty --model).
+AUTO = "auto"
+
+
+def shipped_model_name(dimension: int | None) -> str:
+    """The shipped model for frames of ``dimension`` (2 or 3); the default for None."""
+    for name, model in SHIPPED_MODELS.items():
+        if model.dimension == dimension:
+            return name
+    return DEFAULT_MODEL_NAME
 
 
 def shipped_model_folder(name: str = DEFAULT_MODEL_NAME) -> Path:
@@ -44,11 +60,12 @@ def shipped_model_folder(name: str = DEFAULT_MODEL_NAME) -> Path:
     return folder
 
 
-def model_folder(path: str | None) -> Path:
-    """The model folder a ``--model`` argument or modifier parameter names: empty = the default
-    shipped model, a shipped model's name, a folder, or a file in a folder."""
-    if not path:
-        return shipped_model_folder(DEFAULT_MODEL_NAME)
+def model_folder(path: str | None, dimension: int | None = None) -> Path:
+    """The model folder a ``--model`` argument or modifier parameter names: empty (or
+    :data:`AUTO`) = the shipped model for frames of ``dimension`` (the default shipped model if
+    that is None), a shipped model's name, a folder, or a file in a folder."""
+    if not path or (path == AUTO and not Path(path).exists()):
+        return shipped_model_folder(shipped_model_name(dimension))
     if str(path) in SHIPPED_MODELS and not Path(path).exists():
         return shipped_model_folder(str(path))
     folder = Path(path).expanduser()

@@ -7,7 +7,7 @@ from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
 from traits.api import Bool, Enum, Range
 
-from ..models.shipped import SHIPPED_MODELS
+from ..models.shipped import AUTO, SHIPPED_MODELS
 from ..ovito_data import frame_configuration, replace_bonds, style_particle_types
 
 #: Global attributes of the high-attention graph (paper Fig. 9), keyed by count name.
@@ -49,7 +49,8 @@ class AttentionModifier(ModifierInterface):
     Parameters
     ----------
     shipped_model : str
-        The shipped model to use when ``model_path`` is empty, by name.
+        The shipped model to use when ``model_path`` is empty, by name, or ``auto`` (default):
+        the shipped model of the frame's dimension.
     model_path : str
         D-MPNN model folder trained with self-attention; empty = ``shipped_model``.
     cutoff : float
@@ -64,7 +65,8 @@ class AttentionModifier(ModifierInterface):
         The type id counted as B in the counts; 0 (default) = the frame's minority type.
     """
 
-    shipped_model = Enum(*SHIPPED_MODELS, label="Shipped model", ovito_group="Model")
+    shipped_model = Enum(AUTO, *SHIPPED_MODELS, label="Shipped model (auto: by the frame's dimension)",
+                         ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     cutoff = Range(low=0.0, high=1000.0, value=2.0, label="High-attention cutoff (relative)",
                    ovito_group="High-attention graph")
@@ -83,7 +85,7 @@ class AttentionModifier(ModifierInterface):
         from .loading import cached_classifier, model_folder, modifier_model
 
         yield "Attention: loading the model"
-        model = modifier_model(self.model_path, self.shipped_model)
+        model = modifier_model(self.model_path, self.shipped_model, data)
         classifier = cached_classifier(model)
         if not classifier.has_attention:
             raise InputError(f"the model in {model_folder(model)} has no edge self-attention; "

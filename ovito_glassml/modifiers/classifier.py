@@ -8,7 +8,7 @@ from ovito.traits import FilePath
 from traits.api import Bool, Enum, Range
 
 from ..errors import InputError
-from ..models.shipped import SHIPPED_MODELS
+from ..models.shipped import AUTO, SHIPPED_MODELS
 from ..ovito_data import frame_configuration
 
 #: Global attributes written by :class:`GlassClassifierModifier`.
@@ -40,7 +40,8 @@ class GlassClassifierModifier(ModifierInterface):
     ----------
     shipped_model : str
         The shipped model to use when ``model_path`` is empty, by name (``ka2d``: the 2D
-        Kob-Andersen D-MPNN; see ``glassml models``).
+        Kob-Andersen D-MPNN, ``ka3d``: the 3D one; see ``glassml models``), or ``auto``
+        (default): ``ka2d`` for a 2D frame, ``ka3d`` for a 3D frame.
     model_path : str
         Model folder written by ``glassml train`` (or a file in it); empty = ``shipped_model``.
     whole_frame : bool
@@ -53,7 +54,8 @@ class GlassClassifierModifier(ModifierInterface):
         Windows per forward pass.
     """
 
-    shipped_model = Enum(*SHIPPED_MODELS, label="Shipped model", ovito_group="Model")
+    shipped_model = Enum(AUTO, *SHIPPED_MODELS, label="Shipped model (auto: by the frame's dimension)",
+                         ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     whole_frame = Bool(True, label="Also classify the whole periodic frame", ovito_group="D-MPNN")
     local_probability = Bool(True, label="Per-particle local glass probability", ovito_group="D-MPNN")
@@ -65,7 +67,7 @@ class GlassClassifierModifier(ModifierInterface):
         from .loading import cached_classifier, modifier_model
 
         yield "Glass classifier: loading the model"
-        classifier = cached_classifier(modifier_model(self.model_path, self.shipped_model))
+        classifier = cached_classifier(modifier_model(self.model_path, self.shipped_model, data))
         config = frame_configuration(data, frame, min_particles=classifier.min_particles)
         result = yield from classifier.classify_frame(config, whole_frame=self.whole_frame,
                                                       batch_size=self.batch_size)
