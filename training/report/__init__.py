@@ -62,6 +62,6 @@ def write_report(results_dir, out="REPRODUCTION.md") -> Path:
     lines += _section_tg(groups, base)
     lines += _section_metrics(groups, base)
     lines += _section_compute(groups, base)
-    lines += part_ka3d(results_dir, base)
+    lines += part_ka3d(results_dir, base, figures)
     write_text_atomic(out, "\n".join(lines) + "\n")
     return out

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .collect import collect
 from .format import _not_run, _rel
-from .sections import (_section_campaign, _section_compute, _section_heldout, _section_metrics,
-                       _section_tg)
+from .sections import (_section_attention, _section_campaign, _section_compute, _section_heldout,
+                       _section_metrics, _section_size_transfer, _section_tg)
 
 #: Mode-coupling temperature of the 3D mixture (Kob & Andersen, PRE 1995).
 T_C = 0.435
@@ -17,8 +17,9 @@ T_C = 0.435
 DATASETS_3D = ("1", "2", "3", "4", "5", "6", "1-is", "2-is", "3-is", "4-is", "5-is", "6-is")
 
 
-def part_ka3d(results_dir, base: Path) -> list[str]:
-    """The 3D part of the report, from the results under ``results_dir``/.../ka3d/."""
+def part_ka3d(results_dir, base: Path, figures: Path) -> list[str]:
+    """The 3D part of the report, from the results under ``results_dir``/.../ka3d/ (its figures
+    in ``figures``, named ``ka3d_*``)."""
     groups = collect(results_dir, "ka3d")
     lines = ["# Beyond the paper: 3D Kob-Andersen 80:20", "",
              "The paper stops at 2D. The same protocol on the 3D mixture at density 1.2 with "
@@ -42,6 +43,14 @@ def part_ka3d(results_dir, base: Path) -> list[str]:
         groups, base, title="## 3D: the D-MPNN labelled by Tg, on runs it never saw",
         command="SLOW=data/ka3d/slow/manifest.csv FAST=data/ka3d/fast/manifest.csv BOUND=0 "
                 "sh scripts/retrain_shipped.sh 1-32 33-64 1001-1064 runs/ka3d_model 0.04")
+    lines += _section_size_transfer(
+        groups, base, figures, title="## 3D: Fig. 7, size transfer", prefix="ka3d_",
+        command="glassml experiment size-transfer --model ka3d --data HELDOUT/dataset1.npz "
+                "--out results/ka3d/experiments/size_transfer_shipped_dataset1.json")
+    lines += _section_attention(
+        groups, base, figures, title="## 3D: Fig. 9, high-attention graphs", prefix="ka3d_",
+        command="glassml experiment attention --model ka3d --data HELDOUT/dataset1.npz "
+                "--window-length 0.3 --out results/ka3d/experiments/attention_shipped_dataset1.json")
     lines += _section_compute(groups, base, title="## 3D: commands and compute")
     return lines
 

@@ -185,12 +185,14 @@ def _cross_dataset_notes(labels, auc) -> list[str]:
     return [""] + notes if notes else []
 
 
-def _section_size_transfer(groups, base: Path, figures: Path) -> list[str]:
-    lines = ["## Fig. 7: size transfer (AUC and accuracy against window length)", "", f"Paper: {PAPER['size_transfer']}.", ""]
+def _section_size_transfer(groups, base: Path, figures: Path,
+                           title="## Fig. 7: size transfer (AUC and accuracy against window length)",
+                           prefix="", command="glassml experiment size-transfer --crossval "
+                           "results/<scale>/crossval/dmpnn/dataset1 --out "
+                           "results/<scale>/experiments/size_transfer.json") -> list[str]:
+    lines = [title, "", f"Paper: {PAPER['size_transfer']}.", ""]
     if not groups["size_transfer"]:
-        return lines + [_not_run("glassml experiment size-transfer --crossval "
-                                 "results/<scale>/crossval/dmpnn/dataset1 --out "
-                                 "results/<scale>/experiments/size_transfer.json"), ""]
+        return lines + [_not_run(command), ""]
     for k, (path, data) in enumerate(groups["size_transfer"]):
         lines += [f"Model trained at l_win = {data['trained_window_length']:g}, dataset "
                   f"{data.get('dataset_number', '?')} (`{_rel(path, base)}`):", "",
@@ -205,18 +207,20 @@ def _section_size_transfer(groups, base: Path, figures: Path) -> list[str]:
         frame = data["frame"]
         lines.append(f"| whole periodic frame | {frame['mean_particles']:.0f} | {frame['auc']:.3f} | "
                      f"{frame['accuracy']:.3f} |")
-        name = f"fig7_size_transfer_{k}.png"
+        name = f"{prefix}fig7_size_transfer_{k}.png"
         _plot_size_transfer(data, figures / name)
         lines += ["", f"![Fig. 7]({_rel(figures / name, base)})", ""]
     return lines
 
 
-def _section_attention(groups, base: Path, figures: Path) -> list[str]:
-    lines = ["## Fig. 9: high-attention graphs, glass vs liquid", "", f"Paper: {PAPER['attention']}.", ""]
+def _section_attention(groups, base: Path, figures: Path,
+                       title="## Fig. 9: high-attention graphs, glass vs liquid", prefix="",
+                       command="glassml experiment attention --crossval "
+                       "results/<scale>/crossval/dmpnn/dataset1 --window-length 0.3 --out "
+                       "results/<scale>/experiments/attention.json") -> list[str]:
+    lines = [title, "", f"Paper: {PAPER['attention']}.", ""]
     if not groups["attention_statistics"]:
-        return lines + [_not_run("glassml experiment attention --crossval "
-                                 "results/<scale>/crossval/dmpnn/dataset1 --window-length 0.3 --out "
-                                 "results/<scale>/experiments/attention.json"), ""]
+        return lines + [_not_run(command), ""]
     for k, (path, data) in enumerate(groups["attention_statistics"]):
         lwin = data["window_length"]
         lwin = ", ".join(f"{v:g}" for v in lwin) if isinstance(lwin, list) else f"{lwin:g}"
@@ -243,7 +247,7 @@ def _section_attention(groups, base: Path, figures: Path) -> list[str]:
         lines += ["", f"High-attention edges touching a B particle: {high['touching_b']} of {high['total']}"
                   + (f" ({share:.1%})" if share is not None else " (no edge above the cutoff)")
                   + f"; mean isolated B particles per window: {high['mean_isolated_b']:.2f}."]
-        name = f"fig9_attention_{k}.png"
+        name = f"{prefix}fig9_attention_{k}.png"
         _plot_attention(data, figures / name)
         lines += ["", f"![Fig. 9]({_rel(figures / name, base)})", ""]
     return lines
