@@ -11,8 +11,9 @@
 # and keeps 0.35 (glass, 0.046 below) and 0.44 (liquid, 0.044 above): a gap symmetric about Tg.
 # 0.05 also drops 0.35 and 0.44, leaving 0.32 .. 0.50, 0.076 below and 0.104 above Tg; the model
 # trained so put its boundary at 0.44 (tiled probability 0.49 there, crossing at 0.438).
-# Then copy WORK/model/{config.json,weights.safetensors} to ovito_glassml/models/default/ and
-# WORK/heldout, WORK/size_transfer, WORK/energy_bound.json to results/model/shipped/.
+# Then put WORK/model into the package with its provenance (`python scripts/ship_model.py WORK
+# default|ka3d --campaign ... --script ...`) and copy WORK/heldout, WORK/size_transfer,
+# WORK/energy_bound.json to results/model/shipped/ (2D) or results/ka3d/model/ (3D).
 set -eu
 TRAIN=${1:-1-32}
 TEST=${2:-33-35}

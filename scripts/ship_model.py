@@ -7,7 +7,7 @@ made the model (``data``), and the held-out figures with the command that measur
 checksum in the config still holds; the folder is loaded once to prove it.
 
     python scripts/ship_model.py runs/ka3d_model ka3d --campaign "data/ka3d/slow (...)" \\
-        --script "SLOW=... sh scripts/retrain_shipped.sh 1-32 ..."
+        --script "SLOW=... sh scripts/retrain_shipped.sh 1-32 ..." --type-names A B
 """
 
 from __future__ import annotations
@@ -29,11 +29,20 @@ def main(argv=None) -> None:
     parser.add_argument("folder", help="folder under ovito_glassml/models/ (e.g. ka3d)")
     parser.add_argument("--campaign", required=True, help="the training runs, in words")
     parser.add_argument("--script", required=True, help="the command that made WORK")
+    parser.add_argument("--type-names", nargs="+", default=None,
+                        help="names of the model's types in id order (e.g. A B), for frames and "
+                             "messages that name them")
+    parser.add_argument("--heldout", type=Path, default=None,
+                        help="the heldout.json of its card (default: WORK/heldout/heldout.json)")
     args = parser.parse_args(argv)
 
     config = json.loads((args.work / "model" / "config.json").read_text())
-    heldout = json.loads((args.work / "heldout" / "heldout.json").read_text())
+    heldout = json.loads((args.heldout or args.work / "heldout" / "heldout.json").read_text())
     tg = json.loads((args.work / "tg" / "tcool_200000.json").read_text())
+    if args.type_names:
+        if len(args.type_names) != len(config["system"]["type_ids"]):
+            raise SystemExit(f"{len(args.type_names)} names for types {config['system']['type_ids']}")
+        config["system"]["type_names"] = list(args.type_names)
     data = config["data"]
     meta = data["dataset_meta"]
     train_seeds = sorted(data.pop("seeds"))

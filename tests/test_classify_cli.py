@@ -181,6 +181,19 @@ def test_metrics_cli_takes_the_temperature_from_a_dump_column(tmp_path):
     assert [int(r["timestep"]) for r in rows] == [0, 1000, 2000]
 
 
+def test_heldout_with_tg_also_scores_the_liquid_nearest_it(model, tmp_path):
+    # saved temperatures 1.99 ... 0.55, 0.44, 0.05: with Tg 0.4 the nearest liquid at least 0.04
+    # above it is 0.44; with Tg 0.42 it is 0.55 (0.44 is inside the band)
+    for tg, nearest in ((0.4, 0.44), (0.42, 0.55)):
+        out = tmp_path / f"tg{tg}"
+        assert main(["heldout", "--model", str(model), "--slow", str(MANIFEST), "--seeds", "11",
+                     "--tg", str(tg), "--windows", "3", "--out", str(out), "--no-progress"]) == 0
+        report = json.loads((out / "heldout.json").read_text())
+        assert report["nearest_tg_liquid_temperature"] == nearest
+        scores = report["datasets"]["nearest_tg"]
+        assert scores["window"]["n"] == 2 * 3 and scores["frame"]["n"] == 2
+
+
 def test_heldout_scores_every_dataset_in_every_mode_and_finds_the_crossing(model, tmp_path):
     out = tmp_path / "heldout"
     started = time.time()

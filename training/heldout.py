@@ -75,13 +75,20 @@ def crossing_temperature(temperatures, probabilities) -> float | None:
     return None
 
 
+#: How far above Tg the liquid of ``nearest_tg`` is at least: the shipped models' band.
+NEAREST_TG_BAND = 0.04
+
+
 def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_seeds=None,
                     windows: int = 20, rng=0, progress: bool = True,
-                    structure: str = "instantaneous") -> dict:
+                    structure: str = "instantaneous", tg: float | None = None,
+                    band: float = NEAREST_TG_BAND) -> dict:
     """Scores of ``classifier`` on the held-out runs ``seeds`` (and ``fast_seeds``).
 
     ``structure="inherent"`` scores the runs' inherent structures (datasets ``<k>-is``) in
-    place of their snapshots. In a 3D campaign the glass frames of crystallised runs are left out,
+    place of their snapshots. With ``tg``, ``nearest_tg`` scores the glass against the liquid
+    nearest Tg: the lowest saved temperature at least ``band`` above it (the hardest liquid a
+    model labelled by that Tg with that band was trained on). In a 3D campaign the glass frames of crystallised runs are left out,
     as in the datasets. Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}},
     "cooling": [...], "crossing_temperature": T or None, "seeds": ..., "fast_seeds": ...}``.
     """
@@ -127,6 +134,10 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     if fast_frames and at(matched):
         datasets[f"dataset6{suffix}"] = _scores(fast_frames, at(matched), windows)
     temperatures = sorted({p["temperature"] for p in per_frame}, reverse=True)
+    nearest = min((t for t in temperatures if t >= tg + band - 1e-9), default=None) \
+        if tg is not None else None
+    if glass and nearest is not None:
+        datasets[f"nearest_tg{suffix}"] = _scores(glass, at(nearest), windows)
     cooling = [{"temperature": t,
                 "tiles": float(np.mean([p["tiles"] for p in at(t)])),
                 "frame": float(np.mean([p["frame"] for p in at(t)])),
@@ -137,6 +148,7 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
                 [c["temperature"] for c in cooling], [c["tiles"] for c in cooling]),
             "seeds": sorted(seeds), "fast_seeds": sorted({int(r["seed"]) for r in fast}),
             "dataset6_liquid_temperature": matched,
+            **({"nearest_tg_liquid_temperature": nearest} if nearest is not None else {}),
             "windows_per_frame": windows, "structure": structure,
             **({"crystals": crystals} if crystals else {})}
 

@@ -7,7 +7,8 @@ def register(sub) -> None:
     p = sub.add_parser("evaluate", help="AUC and accuracy of a model folder on a labelled dataset",
                        description="Score a D-MPNN or CNN model folder on a packed dataset or a "
                                    "manifest CSV with a label column (glass/liquid).")
-    p.add_argument("--model", required=True, help="model folder (from `glassml train`)")
+    p.add_argument("--model", required=True,
+                   help="model folder (from `glassml train`) or a shipped model's name")
     p.add_argument("--data", required=True, help="dataset (.npz) or manifest (.csv) with labels")
     p.add_argument("--json", help="also write the scores to this JSON file")
     p.add_argument("--force", action="store_true", help="replace an existing --json file")
@@ -31,7 +32,9 @@ def run(args) -> int:
 
     if args.json:
         refuse_existing([args.json], args.force)
-    classifier = load_classifier(args.model)
+    from ..models.shipped import model_folder
+
+    classifier = load_classifier(model_folder(args.model))
     dataset = load_dataset(args.data)
     scores = evaluate(classifier, dataset, mode=args.mode, rng=args.seed)
     print(json.dumps(scores))

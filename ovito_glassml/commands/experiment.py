@@ -28,7 +28,8 @@ def register(sub) -> None:
                        help="which fold of --crossval (default 0)" + (
                            "; 'all' pools every fold's model on its own outer test set"
                            if name == "attention" else ""))
-        s.add_argument("--model", metavar="MODEL_DIR", help="or: a D-MPNN model folder ...")
+        s.add_argument("--model", metavar="MODEL_DIR",
+                       help="or: a D-MPNN model folder (or a shipped model's name) ...")
         s.add_argument("--data", metavar="DATASET", help="... and a labelled dataset to test on")
         if name == "size-transfer":
             s.add_argument("--window-lengths", type=float, nargs="+",
@@ -104,11 +105,14 @@ def _models_and_data(args, allow_all: bool):
         return pairs, source
     if not (args.model and args.data):
         raise InputError("give --crossval DIR, or both --model and --data")
-    require_dmpnn(args.model, f"experiment {args.experiment}")
+    from ..models.shipped import model_folder
+
+    folder = model_folder(args.model)   # a folder or a shipped model's name
+    require_dmpnn(folder, f"experiment {args.experiment}")
     data = cached_dataset(args.data)
     source = {"model_dir": args.model, "dataset": args.data,
               "dataset_number": data.meta.get("dataset")}
-    return [(load_classifier(args.model), data)], source
+    return [(load_classifier(folder), data)], source
 
 
 def _check_out(out: Path, force: bool) -> None:

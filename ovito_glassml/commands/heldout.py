@@ -26,7 +26,10 @@ def register(sub) -> None:
     p.add_argument("--inherent", action="store_true",
                    help="score the runs' inherent structures (datasets <k>-is) instead of the "
                         "snapshots (a campaign manifest's is_path column)")
-    p.add_argument("--tg", type=float, help="Tg of the runs, drawn in the figure")
+    p.add_argument("--tg", type=float,
+                   help="Tg of the runs: drawn in the figure, and the glass is also scored "
+                        "against the liquid nearest it (nearest_tg: the lowest saved T at least "
+                        "0.04 above Tg, the band the shipped models leave out)")
     p.add_argument("--seed", type=int, default=0, help="random windows")
     p.add_argument("--out", required=True, help="folder for heldout.json and cooling.png")
     p.add_argument("--force", action="store_true", help="replace a heldout.json already in --out")
@@ -75,7 +78,8 @@ def run(args) -> int:
         report = held_out_report(classifier, args.slow, parse_seeds(args.seeds), args.fast,
                                  fast_seeds, windows=args.windows, rng=args.seed,
                                  progress=args.progress,
-                                 structure="inherent" if args.inherent else "instantaneous")
+                                 structure="inherent" if args.inherent else "instantaneous",
+                                 tg=args.tg)
     out = Path(args.out)
     write_json_atomic(out / "heldout.json", dict(report, kind="heldout", tg=args.tg,
                                                   model=args.model or f"shipped {model}",

@@ -412,7 +412,11 @@ def _section_heldout(groups, base: Path,
         for name, scores in data["datasets"].items():
             cells = [f"{scores[m]['auc']:.3f} / {scores[m]['accuracy']:.2f}" if m in scores else "–"
                      for m in ("window", "tiles", "frame")]
-            lines.append(f"| {name.replace('dataset', '')} | " + " | ".join(cells) + " |")
+            label = name.replace("dataset", "")
+            if name.startswith("nearest_tg"):
+                label = (f"liquid nearest Tg (T = {data.get('nearest_tg_liquid_temperature')})"
+                         + name.removeprefix("nearest_tg"))
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
         if crossing is not None:
             lines += ["", f"Tiled glass probability crosses 0.5 at T = {crossing:.3f}"
                       + (f" (Tg = {tg:.3f}, {crossing - tg:+.3f})" if tg is not None else "") + "."]
