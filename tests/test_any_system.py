@@ -434,6 +434,18 @@ def test_crossval_runs_on_the_users_labelled_manifest(ternary_manifest, tmp_path
         assert not {tuple(r) for r in fold["train_runs"]} & {tuple(r) for r in fold["test_runs"]}
         model = load_classifier(fold["model_dir"])
         assert model.system.type_ids == (3, 7, 11) and model.system.dimension == 3
+    # in 3D the number of neighbours is searched up to the first shell (12), and the record says so
+    assert result["space"]["num_neighbors"]["high"] == 12
+    assert "num_neighbors: 1..12 step 1 (paper Table 2: 1..5 step 1)" in result["reductions"]
+
+
+def test_the_3d_neighbour_range_gives_way_to_a_given_one_and_leaves_2d_alone():
+    from ovito_glassml.training.presets import NEIGHBORS_3D, PRESETS, space_for_dimension
+
+    space = PRESETS["campaign"].space("dmpnn")
+    assert space_for_dimension(space, 2) == space
+    assert space_for_dimension(space, 3)["num_neighbors"] == NEIGHBORS_3D
+    assert space_for_dimension(space, 3, ["num_neighbors=1:6:1"]) == space
 
 
 def test_a_3d_campaign_builds_the_3d_datasets_and_their_inherent_structures(ka3d_manifest):

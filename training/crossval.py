@@ -41,7 +41,7 @@ from ovito_glassml.fileio import write_json_atomic
 from .cache import cached_dataset
 from .evaluate import classification_scores
 from .objective import TrialObjective, fit_cnn_model, fit_dmpnn, score_dmpnn
-from .presets import MODELS, PRESETS, CrossValPreset
+from .presets import MODELS, PRESETS, CrossValPreset, space_for_dimension
 from .provenance import provenance
 from .search import EXTRA_SETTINGS, GridRange, best_trial, run_search, space_to_json, space_with
 from .splits import nested_folds
@@ -76,9 +76,12 @@ def run_crossval(model: str, dataset_path, out, preset: CrossValPreset = PRESETS
         raise InputError(f"--model must be one of {MODELS}, got {model!r}")
     if preset.iterations < 1 or preset.epochs < 1 or preset.final_epochs < 1:
         raise InputError("iterations and epochs must be positive")
-    space = space_with(preset.space(model), space_overrides, EXTRA_SETTINGS[model])
     dataset_path = Path(dataset_path)
     dataset = cached_dataset(dataset_path)
+    space = preset.space(model)
+    if model == "dmpnn":
+        space = space_for_dimension(space, dataset.dimension, space_overrides)
+    space = space_with(space, space_overrides, EXTRA_SETTINGS[model])
     splits = nested_folds(dataset, preset.folds, preset.test_fraction, preset.inner_fractions, seed)
     out = Path(out)
     _check_protocol(out / "protocol.json", {
