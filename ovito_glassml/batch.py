@@ -52,7 +52,6 @@ class Trajectory:
             except InputError as err:
                 raise InputError(f"{self.frame_prefix(number)}{err}") from err
 
-
     def dimension(self) -> int | None:
         """The first frame's dimension (2 or 3); None if it cannot be read (its error comes when
         the frames are read)."""
@@ -434,24 +433,25 @@ def classify_trajectory(source: str, out, *, model: str = "", cutoff: float | No
     Runs the classifier, metrics and (for a model with attention, unless ``attention`` is False)
     attention modifiers over ``source`` (see :func:`open_trajectory`) and writes
     ``out/frames.csv`` and one plot per column. ``model`` is a model folder or a shipped model's
-    name, empty for the shipped model of the first frame's dimension; ``b_type`` the type the metrics count as B (default: each
-    frame's minority type); ``cutoff`` the high-attention cutoff (default: the modifier's).
-    ``out`` is written whole or not at all: a folder with results is replaced only with
-    ``force``. ``skip_bad`` skips (and lists in ``out/skipped_frames.csv``) frames that fail.
+    name, empty for the shipped model of the first frame's dimension; ``b_type`` the type the
+    metrics count as B (default: each frame's minority type); ``cutoff`` the high-attention
+    cutoff (default: the modifier's). ``out`` is written whole or not at all: a folder with
+    results is replaced only with ``force``. ``skip_bad`` skips (and lists in
+    ``out/skipped_frames.csv``) frames that fail.
     ``per_particle`` also writes ``out/particles.dump.gz``, every frame's particles with their
     local glass probability and attention (:mod:`ovito_glassml.particle_output`). ``workers``
     local processes (or Ray tasks on ``ray_address``) share the frames; the output is the same
     as one worker's. Returns the rows.
     """
     from .fileio import check_output_folder, replaced_folder
-    from .models.shipped import shipped_model_name
+    from .models.shipped import named_model
     from .modifiers.loading import cached_classifier
     from .particle_output import PARTICLES_FILE, ParticleDump
 
     check_output_folder(out, force)
     if not model:
         # no model named: the shipped model of the trajectory's dimension
-        model = shipped_model_name(source_dimension(source))
+        model = named_model(model, source_dimension(source))
     # load a named model first: a wrong model folder is reported before any frame is read
     classifier = cached_classifier(model)
     attention = attention and classifier.has_attention

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ovito_glassml.fileio import write_json_atomic
 from ovito_glassml.models import load_classifier
+from ovito_glassml.training.heldout import seed_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,16 +83,6 @@ def main(argv=None) -> None:
     classifier = load_classifier(out)   # the checksum and the format are checked here
     print(f"shipped {args.work / 'model'} as {out.relative_to(ROOT)} "
           f"({classifier.system.label()}, trained on {len(train_seeds)} runs)")
-
-
-def seed_ranges(seeds: list[int]) -> str:
-    """``[1, 2, 3, 5]`` -> ``"1-3,5"``: seeds as `glassml` commands take them."""
-    parts, start = [], seeds[0]
-    for prev, cur in zip(seeds, seeds[1:] + [None]):
-        if cur != prev + 1:
-            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = cur
-    return ",".join(parts)
 
 
 if __name__ == "__main__":

@@ -88,8 +88,8 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     ``structure="inherent"`` scores the runs' inherent structures (datasets ``<k>-is``) in
     place of their snapshots. With ``tg``, ``nearest_tg`` scores the glass against the liquid
     nearest Tg: the lowest saved temperature at least ``band`` above it (the hardest liquid a
-    model labelled by that Tg with that band was trained on). In a 3D campaign the glass frames of crystallised runs are left out,
-    as in the datasets. Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}},
+    model labelled by that Tg with that band was trained on). In a 3D campaign the glass frames
+    of crystallised runs are left out, as in the datasets. Returns ``{"datasets": {name: {mode: {"auc", "accuracy", "n"}}},
     "cooling": [...], "crossing_temperature": T or None, "seeds": ..., "fast_seeds": ...}``.
     """
     if structure not in STRUCTURES:

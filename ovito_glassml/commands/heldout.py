@@ -41,11 +41,11 @@ def run(args) -> int:
     import time
     from pathlib import Path
 
+    from ..batch import source_dimension
     from ..errors import InputError
     from ..fileio import write_json_atomic
-    from ..batch import source_dimension
     from ..models.classifier import load_classifier, require_dmpnn
-    from ..models.shipped import shipped_model_name
+    from ..models.shipped import named_model
     from ..modifiers.loading import model_folder
     from ..training.heldout import held_out_report, labelled_held_out_report, plot_cooling
     from ..training.provenance import provenance
@@ -66,7 +66,7 @@ def run(args) -> int:
     model = args.model
     if not model:
         # no model named: the shipped model of the runs' dimension
-        model = shipped_model_name(source_dimension(args.data or args.slow))
+        model = named_model(model, source_dimension(args.data or args.slow))
     require_dmpnn(model_folder(model), "heldout (windows, tiles and whole frames)")
     classifier = load_classifier(model_folder(model))
     if args.data:

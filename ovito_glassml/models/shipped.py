@@ -48,6 +48,14 @@ def shipped_model_name(dimension: int | None) -> str:
     return DEFAULT_MODEL_NAME
 
 
+def named_model(model: str | None, dimension: int | None) -> str:
+    """What a model argument names: itself, or where it is empty or :data:`AUTO` (and no folder
+    of that name exists) the shipped model for frames of ``dimension``."""
+    if not model or (model == AUTO and not Path(model).exists()):
+        return shipped_model_name(dimension)
+    return str(model)
+
+
 def shipped_model_folder(name: str = DEFAULT_MODEL_NAME) -> Path:
     """The folder of the shipped model ``name``."""
     if name not in SHIPPED_MODELS:
@@ -64,9 +72,8 @@ def model_folder(path: str | None, dimension: int | None = None) -> Path:
     """The model folder a ``--model`` argument or modifier parameter names: empty (or
     :data:`AUTO`) = the shipped model for frames of ``dimension`` (the default shipped model if
     that is None), a shipped model's name, a folder, or a file in a folder."""
-    if not path or (path == AUTO and not Path(path).exists()):
-        return shipped_model_folder(shipped_model_name(dimension))
-    if str(path) in SHIPPED_MODELS and not Path(path).exists():
+    path = named_model(path, dimension)
+    if path in SHIPPED_MODELS and not Path(path).exists():
         return shipped_model_folder(str(path))
     folder = Path(path).expanduser()
     if folder.is_file():

@@ -65,8 +65,8 @@ class AttentionModifier(ModifierInterface):
         The type id counted as B in the counts; 0 (default) = the frame's minority type.
     """
 
-    shipped_model = Enum(AUTO, *SHIPPED_MODELS, label="Shipped model (auto: by the frame's dimension)",
-                         ovito_group="Model")
+    shipped_model = Enum(AUTO, *SHIPPED_MODELS,
+                         label="Shipped model (auto: by the frame's dimension)", ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     cutoff = Range(low=0.0, high=1000.0, value=2.0, label="High-attention cutoff (relative)",
                    ovito_group="High-attention graph")

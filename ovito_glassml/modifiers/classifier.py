@@ -54,8 +54,8 @@ class GlassClassifierModifier(ModifierInterface):
         Windows per forward pass.
     """
 
-    shipped_model = Enum(AUTO, *SHIPPED_MODELS, label="Shipped model (auto: by the frame's dimension)",
-                         ovito_group="Model")
+    shipped_model = Enum(AUTO, *SHIPPED_MODELS,
+                         label="Shipped model (auto: by the frame's dimension)", ovito_group="Model")
     model_path = FilePath("", label="Model folder (empty: the shipped model)", ovito_group="Model")
     whole_frame = Bool(True, label="Also classify the whole periodic frame", ovito_group="D-MPNN")
     local_probability = Bool(True, label="Per-particle local glass probability", ovito_group="D-MPNN")

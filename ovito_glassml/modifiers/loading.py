@@ -9,7 +9,7 @@ retrained model in the same folder is reloaded).
 
 from __future__ import annotations
 
-from ..models.shipped import AUTO, model_folder, shipped_model_folder, shipped_model_name
+from ..models.shipped import model_folder, named_model, shipped_model_folder
 
 #: The default shipped model (the 2D Kob-Andersen D-MPNN), used when neither a name nor a
 #: frame says which.
@@ -20,14 +20,12 @@ _CACHE: dict = {}
 
 def modifier_model(model_path: str, shipped_model: str, data=None) -> str:
     """What a modifier's two model parameters name: the folder if one is set, else the shipped
-    model chosen by name, or for :data:`AUTO` the shipped model of ``data``'s dimension."""
+    model chosen by name, or for ``auto`` the shipped model of ``data``'s dimension."""
     if model_path:
         return model_path
-    if shipped_model == AUTO:
-        from ..ovito_data import frame_dimension
+    from ..ovito_data import frame_dimension
 
-        return shipped_model_name(frame_dimension(data) if data is not None else None)
-    return shipped_model
+    return named_model(shipped_model, frame_dimension(data) if data is not None else None)
 
 
 def cached_classifier(path: str | None):
