@@ -132,3 +132,11 @@ def test_workers_benchmark_quick_mode_gives_its_speedup_and_identical_output(tmp
     assert_ratios(figures, ["speedup_2_over_1"])
     seconds = figures["seconds"]
     assert figures["speedup_2_over_1"] == pytest.approx(seconds["1_workers"] / seconds["2_workers"])
+
+
+def test_allocator_benchmark_quick_mode_gives_its_speedup(tmp_path):
+    figures = run_quick("bench_allocator", tmp_path)
+    assert figures["setting"]["edges_per_batch"] > 0
+    assert_ratios(figures, ["speedup_heap_over_default", "seconds.default", "seconds.heap"])
+    seconds = figures["seconds"]
+    assert figures["speedup_heap_over_default"] == pytest.approx(seconds["default"] / seconds["heap"])

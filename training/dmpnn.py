@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from torch_geometric.data import Batch
 from tqdm.auto import tqdm
 
+from ovito_glassml.allocator import heap_allocation
 from ovito_glassml.datasets import PackedDataset
 from ovito_glassml.errors import InputError
 from ovito_glassml.fileio import atomic_path
@@ -192,6 +193,7 @@ def _check_labels(dataset: PackedDataset, what: str) -> None:
         raise InputError(f"the {what} dataset holds only one class; it needs glass and liquid")
 
 
+@heap_allocation()
 def train_dmpnn(train: PackedDataset, out, config: DMPNNTrainingConfig = DMPNNTrainingConfig(),
                 device: str = "cpu", resume: bool = False, progress: bool = True,
                 data_provenance: dict | None = None, stop_after: int | None = None,
