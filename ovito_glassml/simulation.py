@@ -16,6 +16,7 @@ moment and started again skips the finished runs and redoes the interrupted ones
 from __future__ import annotations
 
 import csv
+import math
 import os
 import shutil
 import socket
@@ -29,6 +30,16 @@ from .fileio import write_csv_atomic
 
 T_HOT = 2.0
 T_COLD = 0.05
+
+
+def given_sides(box_length) -> tuple[float, ...]:
+    """A box as given: one side (square or cubic) or one per axis, as floats."""
+    if isinstance(box_length, (int, float)):
+        return (float(box_length),)
+    try:
+        return tuple(float(x) for x in box_length)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"cannot read box lengths {box_length!r}") from err
 
 
 @dataclass(frozen=True)
@@ -77,12 +88,13 @@ class SimulationConfig:
 
     The defaults are the paper's system: N=4320 in a 60x60 periodic box (density 1.2),
     Nose-Hoover NVT, T ramped 2.0 -> 0.05 over ``t_cool`` steps. ``system`` names the glass
-    former (a key of :data:`SYSTEMS`); ``box_length`` is the side of its square or cubic box.
+    former (a key of :data:`SYSTEMS`); ``box_length`` is the side of its square or cubic box,
+    or one side per axis (``(Lx, Ly)`` in 2D, ``(Lx, Ly, Lz)`` in 3D) for a rectangular one.
     """
 
     system: str = "ka2d"
     n_particles: int = 4320
-    box_length: float = 60.0
+    box_length: float | tuple[float, ...] = 60.0
     t_cool: int = 200_000
     t_melt: int = 20_000
     temperatures: tuple[float, ...] = DATASET_TEMPERATURES
@@ -104,8 +116,12 @@ class SimulationConfig:
                              "particles; choose N as a multiple of 20 (the paper uses 4320)")
         if self.n_particles < 3 or not 0 < round(n_a) < self.n_particles:
             raise InputError(f"N={self.n_particles} is too small to hold both species {split}")
-        if self.box_length <= 0:
-            raise InputError(f"box length must be positive, got {self.box_length}")
+        sides = given_sides(self.box_length)
+        if len(sides) not in (1, system.dimension):
+            raise InputError(f"the {system.dimension}D box takes one side or {system.dimension} "
+                             f"sides, got {len(sides)}: {self.box_length}")
+        if not all(math.isfinite(x) and x > 0 for x in sides):
+            raise InputError(f"box lengths must be positive, got {self.box_length}")
         if self.t_cool <= 0:
             raise InputError(f"t_cool must be a positive number of steps, got {self.t_cool}")
         if self.t_melt < 0:
@@ -129,8 +145,13 @@ class SimulationConfig:
 
     def lammps_variables(self, seed: int, outdir: str | os.PathLike) -> list[str]:
         """The ``-var`` arguments that turn the plain input into this run."""
+        sides = self.box_lengths
         args = ["-var", "seed", str(int(seed)), "-var", "N", str(self.n_particles),
-                "-var", "L", repr(float(self.box_length)), "-var", "t_cool", str(int(self.t_cool)),
+                "-var", "L", repr(sides[0])]
+        if len(set(sides)) > 1:  # a rectangular box; a square or cubic one keeps the plain line
+            args += [arg for name, side in zip(("Ly", "Lz"), sides[1:])
+                     for arg in ("-var", name, repr(side))]
+        args += ["-var", "t_cool", str(int(self.t_cool)),
                 "-var", "t_melt", str(int(self.t_melt)), "-var", "dt", repr(float(self.timestep)),
                 "-var", "tdamp", repr(float(self.tdamp)), "-var", "ftol", repr(float(self.ftol)),
                 "-var", "outdir", str(outdir), "-var", "gzip", "yes" if self.gzip else "no",
@@ -152,7 +173,9 @@ class SimulationConfig:
 
     @property
     def box_lengths(self) -> tuple[float, ...]:
-        return (float(self.box_length),) * self.simulated_system.dimension
+        """One side per axis."""
+        sides = given_sides(self.box_length)
+        return sides * self.simulated_system.dimension if len(sides) == 1 else sides
 
 
 #: Documented presets of the 2D system. ``paper`` is the paper's system and fast cooling rate
@@ -380,7 +403,10 @@ def _run_on_ray(config, seeds, outdir, address, bar) -> None:
 
 
 def config_from_preset(name: str, system: str = "ka2d", **overrides) -> SimulationConfig:
-    """A preset of ``system`` with some fields replaced (``None`` values are ignored)."""
+    """A preset of ``system`` with some fields replaced (``None`` values are ignored).
+
+    A new ``n_particles`` without a ``box_length`` scales the preset's box to keep its number
+    density (1.2 for every preset), as a user asking for N = 1000 expects."""
     if system not in SYSTEM_PRESETS:
         raise InputError(f"unknown system {system!r}; choose one of {', '.join(SYSTEM_PRESETS)}")
     presets = SYSTEM_PRESETS[system]
@@ -388,5 +414,10 @@ def config_from_preset(name: str, system: str = "ka2d", **overrides) -> Simulati
         raise InputError(f"unknown preset {name!r} of system {system}; choose one of "
                          f"{', '.join(presets)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    return replace(presets[name], **overrides).validate()
+    preset = presets[name]
+    if "n_particles" in overrides and "box_length" not in overrides:
+        factor = (overrides["n_particles"] / preset.n_particles) ** (1 / preset.simulated_system.dimension)
+        sides = tuple(x * factor for x in given_sides(preset.box_length))
+        overrides["box_length"] = sides[0] if len(sides) == 1 else sides
+    return replace(preset, **overrides).validate()
 

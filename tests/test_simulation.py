@@ -15,9 +15,12 @@ import numpy as np
 import pytest
 
 from ovito_glassml._lammps import lmp_environment, lmp_executable
+from ovito_glassml.cli import main
+from ovito_glassml.errors import InputError
 from ovito_glassml.frames import read_dump
 from ovito_glassml.datasets import read_manifest
-from ovito_glassml.simulation import KA3D_PRESETS, PRESETS, Campaign, run_simulation
+from ovito_glassml.simulation import (KA3D_PRESETS, PRESETS, Campaign, config_from_preset,
+                                      run_simulation)
 from paths import SMALL as ROOT_SMALL
 
 SMALL = PRESETS["small"]
@@ -100,11 +103,18 @@ def test_dumps_open_in_ovito_as_2d_periodic_frames(campaign):
     assert data.cell.pbc[0] and data.cell.pbc[1]
 
 
+#: rectangular boxes of the small presets' volumes (density 1.2)
+RECTANGLE_2D = (SMALL.box_length * 2 ** 0.5, SMALL.box_length / 2 ** 0.5)
+BRICK_3D = tuple(KA3D_PRESETS["small"].box_length * f for f in (1.5, 1.0, 1 / 1.5))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", [SMALL, KA3D_PRESETS["small"]], ids=["2d", "3d"])
+@pytest.mark.parametrize("preset", [SMALL, KA3D_PRESETS["small"],
+                                    replace(KA3D_PRESETS["small"], box_length=BRICK_3D)],
+                         ids=["2d", "3d", "3d-brick"])
 def test_plain_lammps_input_and_python_driver_give_the_same_trajectory(tmp_path, preset):
     """`lmp -in ka2d_cool.in -var ...` (ka3d_cool.in in 3D) and run_simulation() are the same
-    run, byte for byte."""
+    run, byte for byte (also in a box with three different sides)."""
     config = replace(preset, temperatures=(0.96, 0.05))
     driver_dir = run_simulation(config, seed=21, outdir=tmp_path / "driver")
     plain = tmp_path / "plain"
@@ -127,6 +137,46 @@ def test_a_3d_run_writes_3d_dumps_of_n_particles_split_80_20(tmp_path):
         assert frame.dimension == 3 and frame.n_particles == config.n_particles
         assert np.sum(frame.types == 1) == round(0.8 * config.n_particles)
         np.testing.assert_allclose(frame.box, [config.box_length] * 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("system, sides", [("ka2d", RECTANGLE_2D), ("ka3d", BRICK_3D)])
+def test_a_rectangular_box_from_the_command_line(tmp_path, system, sides):
+    out = tmp_path / "run"
+    box = ",".join(repr(x) for x in sides)
+    assert main(["simulate", "--system", system, "--preset", "small", "--seeds", "3",
+                 "--temperatures", "0.05", "--t-cool", "500", "--t-melt", "100", "--box", box,
+                 "--out", str(out), "--no-progress"]) == 0
+    (row,) = read_manifest_rows(out / "manifest.csv")
+    axes = ("box_x", "box_y", "box_z")[:len(sides)]
+    np.testing.assert_allclose([float(row[a]) for a in axes], sides)
+    (run,) = read_manifest(out / "manifest.csv")
+    frame = read_dump(run["path"])
+    np.testing.assert_allclose(frame.box, sides)
+    assert frame.dimension == len(sides)
+
+
+def test_a_new_particle_number_keeps_the_presets_density():
+    for system, preset in (("ka2d", "demo"), ("ka3d", "campaign"), ("ka3d", "small")):
+        config = config_from_preset(preset, system=system, n_particles=1000)
+        density = 1000 / np.prod(config.box_lengths)
+        assert density == pytest.approx(1.2, rel=2e-4), (system, preset)
+    # a box given beside it wins
+    assert config_from_preset("campaign", system="ka3d", n_particles=1000,
+                              box_length=12.0).box_lengths == (12.0,) * 3
+
+
+@pytest.mark.parametrize("box, message", [((10.0, 10.0), "takes one side or 3 sides"),
+                                          ((10.0, -1.0, 10.0), "must be positive"),
+                                          ("abc", "cannot read box lengths")])
+def test_a_bad_box_is_refused_with_its_reason(box, message):
+    with pytest.raises(InputError, match=message):
+        config_from_preset("small", system="ka3d", box_length=box)
+
+
+def test_a_bad_box_argument_is_refused_in_one_line(tmp_path, capsys):
+    assert main(["simulate", "--system", "ka3d", "--box", "10,x", "--out", str(tmp_path)]) == 2
+    assert "cannot read --box" in capsys.readouterr().err
 
 
 def read_manifest_rows(path):

@@ -35,7 +35,9 @@ def register(sub) -> None:
     p.add_argument("--seeds", default="1-4", help="e.g. 1-16 or 1,5,9; LAMMPS seeds are >= 1 (default: 1-4)")
     p.add_argument("--t-cool", type=int, help="cooling steps from T=2.0 to 0.05")
     p.add_argument("--n-particles", type=int, help="total particles (65%% type A in 2D, 80%% in 3D)")
-    p.add_argument("--box", type=float, help="side of the square (2D) or cubic (3D) box (sigma_AA)")
+    p.add_argument("--box", help="side of the square (2D) or cubic (3D) box (sigma_AA), or one side "
+                   "per axis, e.g. 30,15,15 (default: the preset's, scaled to keep density 1.2 "
+                   "when --n-particles is given)")
     p.add_argument("--t-melt", type=int, help="equilibration steps at T=2.0")
     p.add_argument("--temperatures", help="comma-separated temperatures to save, in [0.05, 2.0]")
     p.add_argument("--timestep", type=float)
@@ -59,13 +61,20 @@ def run(args) -> int:
             temps = tuple(float(t) for t in args.temperatures.split(","))
         except ValueError as err:
             raise InputError(f"cannot read temperatures {args.temperatures!r}") from err
+    box = None
+    if args.box:
+        try:
+            box = tuple(float(x) for x in args.box.split(","))
+        except ValueError as err:
+            raise InputError(f"cannot read --box {args.box!r}: give L or Lx,Ly[,Lz]") from err
+        box = box[0] if len(box) == 1 else box
     if args.processes is not None and args.processes < 1:
         raise InputError(f"--processes must be at least 1, got {args.processes}")
     suffix = args.pair_suffix
     if suffix is not None and suffix.lower() == "none":
         suffix = ""
     config = config_from_preset(
-        args.preset, system=args.system, t_cool=args.t_cool, n_particles=args.n_particles, box_length=args.box,
+        args.preset, system=args.system, t_cool=args.t_cool, n_particles=args.n_particles, box_length=box,
         t_melt=args.t_melt, temperatures=temps, timestep=args.timestep, tdamp=args.tdamp,
         ftol=args.ftol, pair_suffix=suffix, gzip=args.gzip or None)
     campaign = Campaign(config, seeds=parse_seeds(args.seeds), outdir=args.out)
