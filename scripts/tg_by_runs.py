@@ -44,7 +44,7 @@ def main(argv=None) -> dict:
     rows = rows_of_seeds(rows, parse_seeds(args.seeds) if args.seeds else None)
     seeds = sorted({int(r["seed"]) for r in rows})
     everything = glass_transition(rows, n_bootstrap=200)
-    result = {"manifest": Path(args.manifest).as_posix(), "n_runs": len(seeds),
+    result = {"kind": "tg_by_runs", "manifest": Path(args.manifest).as_posix(), "n_runs": len(seeds),
               "t_cool": everything.t_cool, "tg_all_runs": everything.tg,
               "tg_all_runs_bootstrap_std": everything.tg_err, "by_size": []}
     print(f"{len(seeds)} runs: Tg = {everything.tg:.3f} +/- {everything.tg_err:.3f}")

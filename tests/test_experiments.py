@@ -420,3 +420,35 @@ def test_the_3d_results_get_a_part_of_their_own_and_stay_out_of_the_paper_sectio
     assert row.endswith("| 0.359 / 0.289 | 8 | – | `ka3d/tg/tg.json` |") and "0.326-0.361" in row
     assert "T_c = 0.435" in ka3d
     assert "not run (`glassml dataset data/ka3d/slow/manifest.csv" in ka3d
+
+
+def test_tg_by_runs_fits_each_group_of_runs_alone_and_reaches_the_report(tmp_path):
+    """scripts/tg_by_runs.py on the committed 3D campaign (runs 1-8 in groups of 2 and 4): each
+    group's Tg is that of `glassml tg --seeds GROUP`, and the report tabulates the spread."""
+    import importlib.util
+    import json
+
+    from ovito_glassml.datasets import read_manifest, rows_of_seeds
+    from ovito_glassml.glass_transition import glass_transition
+
+    spec = importlib.util.spec_from_file_location("tg_by_runs", ROOT / "scripts" / "tg_by_runs.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "results" / "ka3d" / "tg" / "by_runs.json"
+    manifest = ROOT / "data" / "ka3d" / "slow" / "manifest.csv"
+    result = script.main([str(manifest), "--seeds", "1-8", "--sizes", "2,4,8", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert result["n_runs"] == 8
+    by_size = {row["runs_per_group"]: row for row in result["by_size"]}
+    assert set(by_size) == {2, 4}                   # one group of 8 gives no spread: left out
+    assert [g["seeds"] for g in by_size[4]["tg"]] == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    rows = read_manifest(manifest)
+    for group in by_size[2]["tg"]:
+        assert group["tg"] == glass_transition(rows_of_seeds(rows, group["seeds"]), n_bootstrap=0).tg
+    tgs = [g["tg"] for g in by_size[2]["tg"]]
+    assert by_size[2]["mean"] == pytest.approx(np.mean(tgs)) and by_size[2]["max"] == max(tgs)
+    assert out.with_suffix(".png").stat().st_size > 0
+    text = write_report(tmp_path / "results", tmp_path / "REPRODUCTION.md").read_text()
+    row = by_size[4]
+    assert (f"| 4 | 2 | {row['mean']:.3f} ± {row['std']:.3f} | {row['min']:.3f}-{row['max']:.3f} |"
+            in text)

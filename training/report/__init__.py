@@ -6,7 +6,8 @@
   CNN pilots (``kind == "cnn_pilot"``, ``scripts/cnn_campaign/pilot.py``) below it;
 * ``kind == "cross_dataset"``, ``"size_transfer"``, ``"attention_statistics"``, ``"baselines"``
   (``glassml experiment ...``) - Figs. 6, 7, 9 and the baselines;
-* a ``tg`` and ``t_cool`` entry (``glassml tg``) - Fig. 1's Tg;
+* a ``tg`` and ``t_cool`` entry (``glassml tg``) - Fig. 1's Tg, and ``kind == "tg_by_runs"``
+  (``scripts/tg_by_runs.py``) - its spread over groups of runs;
 * ``model`` starting ``"y = a0"`` with ``metrics`` (``glassml metrics-vs-t`` fit.json) - Fig. 10's a3.
 
 It draws the summary figures (Figs. 5, 6, 7, 9) from those numbers into ``reproduction_figures/``

@@ -17,7 +17,7 @@ def collect(results_dir, system: str | None = None) -> dict[str, list[tuple[Path
     (default), or those of ``system`` (one of `OTHER_SYSTEMS`, a folder name in their path)."""
     groups: dict[str, list] = {k: [] for k in ("crossval", "cross_dataset", "size_transfer",
                                                "attention_statistics", "baselines", "window_baselines",
-                                               "tg", "metrics", "campaign", "cnn_pilot",
+                                               "tg", "tg_by_runs", "metrics", "campaign", "cnn_pilot",
                                                "crossval_variant", "crossval_variant_partial",
                                                "heldout")}
     for path in sorted(Path(results_dir).rglob("*.json")):

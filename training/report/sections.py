@@ -613,7 +613,7 @@ def _section_tg(groups, base: Path, title="## Fig. 1: glass transition temperatu
                 paper_tg=PAPER["tg"]) -> list[str]:
     lines = [title, "", reference, ""]
     if not groups["tg"]:
-        return lines + [_not_run(command), ""]
+        return lines + [_not_run(command), ""] + _tg_by_runs(groups, base)
     lines += ["Ours is the lower break of three straight pieces (glass, supercooled liquid, "
               "high-temperature liquid) fitted over every saved temperature, so no fit range is "
               "chosen; beside it, its range with any one temperature left out and the paper's "
@@ -637,7 +637,22 @@ def _section_tg(groups, base: Path, title="## Fig. 1: glass transition temperatu
                      f"{data['n_runs']} | {paper if paper is not None else '–'} | `{_rel(path, base)}` |")
     for png in sorted({p.parent / "tg.png" for p, _ in groups["tg"] if (p.parent / "tg.png").exists()}):
         lines += ["", f"![Fig. 1]({_rel(png, base)})"]
-    return lines + [""]
+    return lines + [""] + _tg_by_runs(groups, base)
+
+
+def _tg_by_runs(groups, base: Path) -> list[str]:
+    """How many runs a Tg needs: the spread of Tg over disjoint groups of runs (scripts/tg_by_runs.py)."""
+    lines = []
+    for path, data in groups.get("tg_by_runs", []):
+        lines += [f"How many runs a Tg needs: the {data['n_runs']} runs (Tg "
+                  f"{data['tg_all_runs']:.3f}) cut into disjoint groups, each fitted on its own "
+                  f"(`python scripts/tg_by_runs.py {data['manifest']} ...`, `{_rel(path, base)}`):", "",
+                  "| runs per group | groups | Tg, mean ± std across groups | range |",
+                  "|---|---|---|---|"]
+        lines += [f"| {row['runs_per_group']} | {row['groups']} | {row['mean']:.3f} ± "
+                  f"{row['std']:.3f} | {row['min']:.3f}-{row['max']:.3f} |" for row in data["by_size"]]
+        lines.append("")
+    return lines
 
 
 def _section_metrics(groups, base: Path,
