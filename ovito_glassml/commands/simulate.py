@@ -52,22 +52,21 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _numbers(text: str, what: str, hint: str) -> tuple[float, ...]:
+    """Comma-separated numbers of an option, or an :class:`InputError` naming it."""
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError as err:
+        raise InputError(f"cannot read {what} {text!r}{hint}") from err
+
+
 def run(args) -> int:
     from ..simulation import Campaign, config_from_preset
 
-    temps = None
-    if args.temperatures:
-        try:
-            temps = tuple(float(t) for t in args.temperatures.split(","))
-        except ValueError as err:
-            raise InputError(f"cannot read temperatures {args.temperatures!r}") from err
-    box = None
-    if args.box:
-        try:
-            box = tuple(float(x) for x in args.box.split(","))
-        except ValueError as err:
-            raise InputError(f"cannot read --box {args.box!r}: give L or Lx,Ly[,Lz]") from err
-        box = box[0] if len(box) == 1 else box
+    temps = _numbers(args.temperatures, "temperatures", "") if args.temperatures else None
+    box = _numbers(args.box, "--box", ": give L or Lx,Ly[,Lz]") if args.box else None
+    if box is not None and len(box) == 1:
+        box = box[0]
     if args.processes is not None and args.processes < 1:
         raise InputError(f"--processes must be at least 1, got {args.processes}")
     suffix = args.pair_suffix
