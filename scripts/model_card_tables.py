@@ -1,6 +1,7 @@
 """Print the shipped model card's tables (markdown) from the JSON files that measured them.
 
     python scripts/model_card_tables.py results/model/shipped
+    python scripts/model_card_tables.py results/ka3d/model ka3d     (the 3D datasets' liquids)
 reads ``heldout.json`` and ``energy_bound.json`` (each when present) in that folder,
 ``../per_dataset/per_dataset.json`` beside it, and ``results/paper/experiments/size_transfer_shipped_dataset*.json``.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 DATASET_NAMES = {"dataset1": "1: liquid 1.99", "dataset2": "2: liquid 1.76",
                  "dataset3": "3: liquid 0.96", "dataset4": "4: liquid 0.55",
                  "dataset5": "5: liquid 0.44"}
+DATASET_NAMES_3D = {"dataset1": "1: liquid 1.99", "dataset2": "2: liquid 1.0",
+                    "dataset3": "3: liquid 0.7", "dataset4": "4: liquid 0.55",
+                    "dataset5": "5: liquid 0.5 (just above T_c)"}
 
 
 def cell(scores: dict, n: bool = False) -> str:
@@ -21,11 +25,19 @@ def cell(scores: dict, n: bool = False) -> str:
     return text + (f" (n={scores['n']})" if n else "")
 
 
-def heldout_tables(report: dict) -> None:
+def dataset_label(name: str, report: dict, names: dict) -> str:
+    if name == "nearest_tg":
+        return f"liquid nearest Tg: {report['nearest_tg_liquid_temperature']:g}"
+    if name == "dataset6":
+        return f"6: fast glass vs slow liquid {report['dataset6_liquid_temperature']:g}"
+    return names.get(name, name)
+
+
+def heldout_tables(report: dict, names: dict = DATASET_NAMES) -> None:
     print("| dataset (glass at T = 0.05) | one window | tiled frame | whole frame |")
     print("|---|---|---|---|")
     for name, modes in report["datasets"].items():
-        label = DATASET_NAMES.get(name, f"6: fast glass vs slow liquid {report['dataset6_liquid_temperature']}")
+        label = dataset_label(name, report, names)
         print(f"| {label} | {cell(modes['window'], True)} | {cell(modes['tiles'])} | "
               f"{cell(modes['frame'], True)} |")
     print(f"\ncrossing of the tiled probability: T = {report['crossing_temperature']:.3f}\n")
@@ -37,9 +49,10 @@ def heldout_tables(report: dict) -> None:
 
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results/model/shipped")
+    names = DATASET_NAMES_3D if sys.argv[2:3] == ["ka3d"] else DATASET_NAMES
     for path in (folder / "heldout.json", folder / "heldout" / "heldout.json"):
         if path.exists():
-            heldout_tables(json.loads(path.read_text()))
+            heldout_tables(json.loads(path.read_text()), names)
             break
     bound = folder / "energy_bound.json"
     if bound.exists():
