@@ -6,6 +6,8 @@
 # SLOW and FAST name the campaign's manifests (default the 2D campaign's); the 3D campaign:
 #   SLOW=data/ka3d/slow/manifest.csv FAST=data/ka3d/fast/manifest.csv BOUND=0 sh scripts/retrain_shipped.sh ...
 # BOUND=0 skips the pair-energy yardstick (scripts/window_energy_bound.py reads the 2D campaign).
+# SEED is the training seed (default 1). The 3D model was trained with seeds 1, 2 and 3 and the
+# one with the lowest final training loss shipped (3: loss 0.017 against 0.023 and 0.025).
 # BAND: temperatures within BAND of Tg are left out of training. On the campaign's grid
 # (..., 0.32, 0.35, 0.38, 0.41, 0.44, 0.50, ...) and Tg = 0.396, 0.04 leaves out 0.38 and 0.41
 # and keeps 0.35 (glass, 0.046 below) and 0.44 (liquid, 0.044 above): a gap symmetric about Tg.
@@ -25,6 +27,7 @@ PY=${PYTHON:-.venv/bin/python}
 SLOW=${SLOW:-data/paper/slow/manifest.csv}
 FAST=${FAST:-data/paper/fast/manifest.csv}
 BOUND=${BOUND:-1}
+SEED=${SEED:-1}
 export OMP_NUM_THREADS=1
 
 # Tg of the training runs labels the frames (glass T <= Tg - BAND, liquid T >= Tg + BAND)
@@ -37,7 +40,7 @@ if [ ! -f "$WORK/model/config.json" ]; then
     [ -f "$WORK/model/checkpoint.pt" ] && RESUME="--resume"
     "$G" train dmpnn --data "$WORK/train/tg_labelled.npz" --out "$WORK/model" --hidden-size 32 \
         --num-neighbors 4 --window-length 0.2 --epochs 40 --windows-per-epoch 8 --batch-size 32 \
-        --seed 1 --no-progress $RESUME
+        --seed "$SEED" --no-progress $RESUME
 fi
 "$G" heldout --model "$WORK/model" --slow "$SLOW" --seeds "$TEST" --fast "$FAST" \
     --fast-seeds "$FAST_TEST" --tg "$TG" --windows 20 --out "$WORK/heldout" --no-progress

@@ -63,7 +63,7 @@ def main(argv=None) -> None:
         "campaign": args.campaign,
         "train_command": "glassml train dmpnn --data train/tg_labelled.npz --out model "
                          "--hidden-size 32 --num-neighbors 4 --window-length 0.2 --epochs 40 "
-                         "--windows-per-epoch 8 --batch-size 32 --seed 1",
+                         f"--windows-per-epoch 8 --batch-size 32 --seed {data.get('seed', 1)}",
         "script": args.script,
         "seed": data.get("seed"),
     }
