@@ -38,6 +38,7 @@ def test_the_3d_model_is_a_3d_kob_andersen_dmpnn_with_its_card_and_held_out_runs
     assert (KA3D / "MODEL_CARD.md").exists()
     # the runs its card measures it on are not among its training runs
     train = set(config["data"]["train_seeds"])
+    assert len(train) >= 32                      # issue 24: at least 32 slow runs of the campaign
     heldout = config["metrics"]["heldout"]
     assert train and heldout["seeds"] and not train & set(heldout["seeds"])
     # the card's figures are the config's
