@@ -194,6 +194,14 @@ def test_heldout_with_tg_also_scores_the_liquid_nearest_it(model, tmp_path):
         assert scores["window"]["n"] == 2 * 3 and scores["frame"]["n"] == 2
 
 
+def test_heldout_records_the_runs_it_found_not_the_range_it_was_asked(model, tmp_path):
+    # a campaign still running: 11-40 asked, seed 11 the only one there of them
+    out = tmp_path / "heldout"
+    assert main(["heldout", "--model", str(model), "--slow", str(MANIFEST), "--seeds", "11,40-60",
+                 "--windows", "2", "--out", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "heldout.json").read_text())["seeds"] == [11]
+
+
 def test_heldout_scores_every_dataset_in_every_mode_and_finds_the_crossing(model, tmp_path):
     out = tmp_path / "heldout"
     started = time.time()

@@ -100,6 +100,7 @@ def held_out_report(classifier, slow_manifest, seeds, fast_manifest=None, fast_s
     slow = rows_of_seeds(campaign, seeds)
     if not slow:
         raise InputError(f"{slow_manifest} has no runs with seeds {sorted(seeds)}")
+    seeds = {int(r["seed"]) for r in slow}     # the runs there are (a campaign may still be running)
     fast, matched = [], None
     if fast_manifest is not None:
         fast_campaign = read_manifest(fast_manifest)
@@ -166,6 +167,7 @@ def labelled_held_out_report(classifier, manifest, seeds, windows: int = 20, rng
     rows = rows_of_seeds(read_manifest(manifest), seeds)
     if not rows:
         raise InputError(f"{manifest} has no rows with seeds {sorted(seeds)}")
+    seeds = {int(r["seed"]) for r in rows}
     labels = {str(r.get("label", "")).strip().lower() for r in rows}
     if not {"glass", "liquid"} <= labels:
         raise InputError(f"the held-out rows of {manifest} need a label column with both glass "
