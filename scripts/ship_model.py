@@ -67,7 +67,7 @@ def main(argv=None) -> None:
         "script": args.script,
         "seed": data.get("seed"),
     }
-    command = heldout["provenance"]["command"].replace(" --no-progress", "")
+    command = heldout["provenance"]["command"].replace(" --no-progress", "").replace(" --force", "")
     config["metrics"]["heldout"] = {
         "command": command,
         **{key: heldout[key] for key in ("seeds", "fast_seeds", "datasets", "crossing_temperature",
