@@ -127,6 +127,11 @@ def test_glassml_tg_writes_json_and_figure(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "tg4" / "tcool_200000.json").read_text())["n_runs"] == 2
+    # two runs are too few for a Tg to trust, whatever their bootstrap says; six are not
+    assert "a Tg from 2 runs scatters" in result.stdout
+    assert "scatters" not in subprocess.run(
+        [sys.executable, "-m", "ovito_glassml", "tg", str(manifest), "--out", str(tmp_path / "tg6"),
+         "--bootstrap", "20"], capture_output=True, text=True, timeout=300).stdout
 
 
 def test_a_tg_that_one_temperature_decides_is_said_not_to_be_settled():
