@@ -6,6 +6,10 @@ runs, other sizes and box shapes, size transfer, attention, density and the trai
 import json
 from pathlib import Path
 
+from model_card_tables import DATASET_NAMES_3D, cell, dataset_label
+
+from ovito_glassml.training.heldout import seed_ranges as ranges
+
 R = Path("results/ka3d")
 cfg = json.loads(Path("ovito_glassml/models/ka3d/config.json").read_text())
 H = json.loads((R / "model/heldout/heldout.json").read_text())
@@ -28,35 +32,6 @@ DENSITY = (f"the N = 1000 frame at T = 0.35 has a tiled probability of {ds('T0.3
            f"0.05 and the liquid at 0.55 do not move (by less than {max(1e-3, max(moves('T0.05.dump.gz'), moves('T0.55.dump.gz'))):.3f} from 0.99 to 1.01).")
 
 
-def ranges(seeds):
-    seeds = sorted(seeds)
-    out, start, prev = [], seeds[0], seeds[0]
-    for s in seeds[1:] + [None]:
-        if s is not None and s == prev + 1:
-            prev = s
-            continue
-        out.append(f"{start}-{prev}" if prev > start else f"{start}")
-        if s is not None:
-            start = prev = s
-    return ",".join(out)
-
-
-def cell(m, n=False):
-    return f"{m['auc']:.3f} / {m['accuracy']:.3f}" + (f" (n={m['n']})" if n else "")
-
-
-NAMES = {"dataset1": "1: liquid 1.99", "dataset2": "2: liquid 1.0", "dataset3": "3: liquid 0.7",
-         "dataset4": "4: liquid 0.55", "dataset5": "5: liquid 0.5 (just above T_c)"}
-
-
-def label(name, rep):
-    if name == "nearest_tg":
-        return f"liquid nearest Tg: {rep['nearest_tg_liquid_temperature']:g}"
-    if name == "dataset6":
-        return f"6: fast glass vs slow liquid {rep['dataset6_liquid_temperature']:g}"
-    return NAMES[name]
-
-
 meta = cfg["data"]["dataset_meta"]
 tg = cfg["data"]["tg"]
 train = cfg["data"]["train_seeds"]
@@ -64,7 +39,7 @@ held = H["seeds"]
 hp = cfg["hyperparameters"]
 table = ["| dataset (glass at T = 0.05) | one window | tiled frame | whole frame |", "|---|---|---|---|"]
 for name, modes in H["datasets"].items():
-    table.append(f"| {label(name, H)} | {cell(modes['window'], True)} | {cell(modes['tiles'])} | {cell(modes['frame'], True)} |")
+    table.append(f"| {dataset_label(name, H, DATASET_NAMES_3D)} | {cell(modes['window'], True)} | {cell(modes['tiles'])} | {cell(modes['frame'], True)} |")
 
 def cooling_at(rep):
     return {round(r["temperature"], 3): r for r in rep["cooling"]}
@@ -80,8 +55,6 @@ for t in sorted(c4096, reverse=True):
     cool.append(f"| {t:g} | {r['window']:.3f} | {r['tiles']:.3f} | {r['frame']:.3f} | " + " | ".join(others) + " |")
 above = max(max(c[t]["tiles"] for t in c if t > 0.5 + 1e-9) for c in (c4096, c1000, c4000, cbr))
 
-def st_row(k):
-    return ST[k]["rows"]
 def st_at(k, l):
     return next(r for r in ST[k]["rows"] if abs(r["window_length"] - l) < 1e-9)
 
