@@ -112,7 +112,10 @@ def frame_data(config: Configuration, timestep: int = 0, source: str = ""):
     particles.create_property("Position", data=positions)
     types = particles.create_property("Particle Type", data=config.types)
     for type_id in config.type_ids():
-        name, color, radius = type_style(type_id, config.type_ids(), config.type_names.get(type_id))
+        name = config.type_names.get(type_id) or ""
+        _, color, radius = type_style(type_id, config.type_ids(), name)
+        # the frame's own names only: a name given here ("A" for an unnamed type 1) would be
+        # read back as the frame's, and a model would match types by it, not by abundance
         types.types.append(ParticleType(id=type_id, name=name, color=color, radius=radius))
     data.attributes["Timestep"] = int(timestep)
     data.attributes["SourceFile"] = str(source)
@@ -173,9 +176,7 @@ def style_particle_types(data) -> None:
     type_ids = [t.id for t in type_property.types]
     for type_id in type_ids:
         mutable = type_property.type_by_id_(type_id)
-        name, color, radius = type_style(type_id, type_ids, mutable.name)
-        if not mutable.name and name:
-            # name first: naming a type "B" makes OVITO load boron's colour and radius
-            mutable.name = name
+        _, color, radius = type_style(type_id, type_ids, mutable.name)
+        # no name is given to an unnamed type: a later modifier would take it for the frame's
         mutable.color = color
         mutable.radius = radius

@@ -792,3 +792,16 @@ def test_an_interrupted_heldout_says_nothing_was_written_as_it_resumes_nothing(t
     assert main(["heldout", "--slow", str(SMALL / "slow" / "manifest.csv"), "--seeds", "11",
                  "--out", str(out), "--no-progress"]) == 130
     assert "nothing new was written" in capsys.readouterr().err and not out.exists()
+
+
+def test_frame_data_names_no_type_the_frame_left_unnamed():
+    # a name given here was read back as the frame's: an A/B-swapped dump through `glassml
+    # classify` was matched by those names instead of by abundance, and read as a liquid
+    from ovito_glassml.configuration import Configuration
+    from ovito_glassml.ovito_data import frame_configuration, frame_data
+
+    rng = np.random.default_rng(0)
+    config = Configuration(rng.random((50, 3)) * 4, np.where(np.arange(50) < 40, 2, 1), np.full(3, 4.0))
+    data = frame_data(config)
+    assert [t.name for t in data.particles.particle_types.types] == ["", ""]
+    assert frame_configuration(data).type_names == {}
