@@ -437,6 +437,17 @@ def test_crossval_runs_on_the_users_labelled_manifest(ternary_manifest, tmp_path
     # in 3D the number of neighbours is searched up to the first shell (12), and the record says so
     assert result["space"]["num_neighbors"]["high"] == 12
     assert "num_neighbors: 1..12 step 1 (paper Table 2: 1..5 step 1)" in result["reductions"]
+    # the one-number baselines on the same folds and windows, by their 3D names; a ternary
+    # mixture has no Kob-Andersen pair energy to offer
+    baselines_file = tmp_path / "window_baselines.json"
+    assert main(["experiment", "window-baselines", "--crossval", str(out), "--out",
+                 str(baselines_file)]) == 0
+    baselines = json.loads(baselines_file.read_text())
+    assert set(baselines["summary"]) == {"nn_distance_std", "mean_q6", "icosahedral_fraction"}
+    assert len(baselines["folds"]) == 2
+    for fold, cv_fold in zip(baselines["folds"], result["folds"]):
+        assert fold["n_test_windows"] == len(cv_fold["outer_test_indices"]) * result["preset"]["windows_per_config"]
+        assert all(0 <= b["auc"] <= 1 for b in fold["baselines"].values())
 
 
 def test_the_3d_neighbour_range_gives_way_to_a_given_one_and_leaves_2d_alone():

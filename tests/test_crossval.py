@@ -379,3 +379,31 @@ def test_cnn_crossval_with_the_pooled_head_records_it_and_writes_pooled_fold_mod
     assert "without it (mean, per fold): dataset 1 " in text
     script = (ROOT / "scripts" / "crossval_campaign.sh").read_text()
     assert 'cnn:*)      extra="--preset campaign --space pooled_head=1"' in script
+
+
+def test_the_campaign_queue_gives_inherent_structure_jobs_their_window_range(tmp_path):
+    """scripts/crossval_campaign.sh runs each job once, the -is jobs with IS_WINDOWS (3D: up to
+    l_win 0.35, the particle count of 2D's 0.5) and the others with the preset's range. The
+    command it runs is a recorder here: the queue's shell logic is what is tested."""
+    import os
+    import subprocess
+
+    data = tmp_path / "datasets"
+    data.mkdir()
+    for name in ("dataset6.npz", "dataset6-is.npz"):
+        (data / name).write_bytes(b"")
+    calls = tmp_path / "calls.txt"
+    recorder = tmp_path / "record.sh"
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    recorder.chmod(0o755)
+    out = tmp_path / "crossval"
+    env = {**os.environ, "GLASSML": str(recorder), "IS_WINDOWS": "0.1:0.35:0.05",
+           "JOBS": "dmpnn:dataset1 dmpnn:dataset5-is"}
+    subprocess.run(["sh", str(ROOT / "scripts" / "crossval_campaign.sh"), str(data), str(out),
+                    str(tmp_path)], env=env, check=True, capture_output=True, timeout=60)
+    thermal, inherent = calls.read_text().splitlines()
+    assert thermal.startswith("crossval --model dmpnn") and "dataset1.npz" in thermal
+    assert "window_length" not in thermal and "--preset campaign" in thermal
+    assert "dataset5-is.npz" in inherent
+    assert "--space readout_norm=1 --space window_length=0.1:0.35:0.05" in inherent
+    assert not (out / ".locks" / "dmpnn-dataset1").exists()    # locks are released

@@ -171,3 +171,20 @@ def test_the_cnn_refuses_a_3d_frame_in_one_line_naming_the_dmpnn():
     with pytest.raises(InputError, match="does not know type 3"):
         cnn.check(Configuration(rng.random((50, 2)) * 5, np.r_[np.ones(40), np.full(10, 3)],
                                 [5.0, 5.0]))
+
+
+def test_the_same_weights_give_the_same_file_bytes(tmp_path):
+    # safetensors writes several metadata keys in a random order (it varies even within one
+    # process), so two keys made equal models differ in bytes and in weights_sha256
+    from ovito_glassml.models.store import WEIGHTS_NAME, load_weights, save_model
+
+    weights = {f"layer{i}.weight": np.full((3, 4), i, dtype=np.float32) for i in range(12)}
+    files = set()
+    for repeat in range(12):
+        folder = save_model(tmp_path / f"m{repeat}", "dmpnn", {"hidden": 4}, weights)
+        files.add((folder / WEIGHTS_NAME).read_bytes())
+        assert read_config(folder)["weights_sha256"] == read_config(tmp_path / "m0")["weights_sha256"]
+    assert len(files) == 1
+    loaded = load_weights(tmp_path / "m0")
+    assert sorted(loaded) == sorted(weights)
+    assert all(np.array_equal(loaded[name], weights[name]) for name in weights)

@@ -21,6 +21,10 @@ A model folder holds ``config.json`` and the weights:
     written before it have none and load unchecked).
 ``weights.safetensors`` (D-MPNN)
     The weights as named arrays (safetensors: no pickle, so loading runs no code from the file).
+    Its header metadata is one key, ``glassml``, a JSON string of ``kind`` and
+    ``format_version`` (one key because safetensors writes several in a random order, and the
+    same weights must give the same bytes and ``weights_sha256``). Nothing reads it back;
+    ``config.json`` is the record.
 ``model.keras`` (CNN)
     The Keras network, loaded with ``safe_mode=True`` (see :mod:`ovito_glassml.models.cnn`).
     Folders written before format version 2 also hold an empty ``weights.safetensors``.
@@ -84,8 +88,8 @@ def save_model(folder, kind: str, hyperparameters: Mapping, weights: Mapping | N
 
         arrays = {name: np.ascontiguousarray(_as_numpy(value)) for name, value in weights.items()}
         with atomic_path(folder / WEIGHTS_NAME) as tmp:
-            save_file(arrays, str(tmp), metadata={"kind": kind,
-                                                  "format_version": str(FORMAT_VERSION)})
+            stamp = json.dumps({"format_version": FORMAT_VERSION, "kind": kind}, sort_keys=True)
+            save_file(arrays, str(tmp), metadata={"glassml": stamp})
     config = {
         "kind": kind,
         "format_version": FORMAT_VERSION,
