@@ -452,3 +452,47 @@ def test_tg_by_runs_fits_each_group_of_runs_alone_and_reaches_the_report(tmp_pat
     row = by_size[4]
     assert (f"| 4 | 2 | {row['mean']:.3f} ± {row['std']:.3f} | {row['min']:.3f}-{row['max']:.3f} |"
             in text)
+
+
+def test_the_3d_crossvals_stand_beside_their_baselines_and_goals_and_fig6(tmp_path):
+    """The 3D part's cross-validation table: goals of issue 24 (AUC >= 0.99 and accuracy >= 0.95
+    on 1-6, ahead of every window baseline on -is), the best 3D baseline by name, and Fig. 6 of
+    the 3D models in a file of its own, none of it in the paper's sections."""
+    from ovito_glassml.fileio import write_json_atomic
+
+    def crossval(number, auc, acc):
+        folds = [{"test": {"frame_auc": 1.0, "frame_accuracy": 0.9},
+                  "best_params": {"window_length": lwin}} for lwin in (0.3, 0.35)]
+        path = tmp_path / "ka3d" / "crossval" / "dmpnn" / f"dataset{number}" / "crossval.json"
+        write_json_atomic(path, {"kind": "crossval", "model": "dmpnn", "dataset_number": number,
+                                 "auc_mean": auc, "accuracy_mean": acc, "folds": folds})
+
+    def window_baselines(number, **aucs):
+        summary = {name: {"auc_mean": auc, "accuracy_mean": 0.6} for name, auc in aucs.items()}
+        write_json_atomic(tmp_path / "ka3d" / "experiments" / "window_baselines" / f"dataset{number}.json",
+                          {"kind": "window_baselines", "summary": summary,
+                           "crossval": f"../../crossval/dmpnn/dataset{number}/crossval.json"})
+
+    crossval("1", 1.0, 0.99)
+    crossval("5", 0.995, 0.93)
+    crossval("5-is", 0.80, 0.72)
+    crossval("6-is", 0.55, 0.52)
+    window_baselines("5-is", pair_energy=0.62, mean_q6=0.70, icosahedral_fraction=0.69)
+    window_baselines("6-is", pair_energy=0.58, nn_distance_std=0.60)
+    write_json_atomic(tmp_path / "ka3d" / "experiments" / "cross_dataset_dmpnn.json",
+                      {"kind": "cross_dataset", "model": "dmpnn", "datasets": ["1", "5"],
+                       "auc_mean": [[1.0, 0.7], [1.0, 0.995]]})
+    text = write_report(tmp_path, tmp_path / "R.md").read_text()
+    paper, ka3d = text.split("# Beyond the paper: 3D Kob-Andersen 80:20")
+    assert "0.995 / 0.93" not in paper and "ka3d_fig6" not in paper
+    rows = {line.split(" | ")[0][2:]: line for line in ka3d.splitlines()
+            if line.startswith("| ") and " | 0.3, 0.35 | " in line}
+    assert rows["1"].split(" | ")[2:7] == ["1.000 / 0.99", "1.000 / 0.90", "*not run*",
+                                          "window AUC >= 0.99, accuracy >= 0.95", "yes"]
+    assert rows["5"].split(" | ")[6] == "no"                      # accuracy 0.93 < 0.95
+    assert "| mean q6: 0.700 / 0.60 | ahead of every baseline | yes (AUC +0.100) |" in rows["5-is"]
+    assert "| NN-distance std: 0.600 / 0.60 | ahead of every baseline | no (AUC -0.050) |" in rows["6-is"]
+    assert "| 2-is | – | *not run* |" in ka3d
+    assert "## 3D: Fig. 6, trained on dataset i (rows), tested on j" in ka3d
+    assert "![Fig. 6 dmpnn](reproduction_figures/ka3d_fig6_dmpnn_0.png)" in ka3d
+    assert (tmp_path / "reproduction_figures" / "ka3d_fig6_dmpnn_0.png").stat().st_size > 0

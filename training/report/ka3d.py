@@ -8,8 +8,9 @@ from pathlib import Path
 
 from .collect import collect
 from .format import _not_run, _rel
-from .sections import (_section_attention, _section_campaign, _section_compute, _section_heldout,
-                       _section_metrics, _section_size_transfer, _section_tg)
+from .sections import (TIE_AUC, _crossval_folder, _fold_lwins, _frame_scores, _section_attention,
+                       _section_campaign, _section_compute, _section_cross_dataset,
+                       _section_heldout, _section_metrics, _section_size_transfer, _section_tg)
 
 #: Mode-coupling temperature of the 3D mixture (Kob & Andersen, PRE 1995).
 T_C = 0.435
@@ -39,9 +40,14 @@ def part_ka3d(results_dir, base: Path, figures: Path) -> list[str]:
     lines += _section_metrics(groups, base, title="## 3D: Fig. 10 and Eq. 12",
                               campaign="data/ka3d", results="results/ka3d")
     lines += _crossval_table(groups, base)
+    lines += _section_cross_dataset(
+        groups, base, figures, title="## 3D: Fig. 6, trained on dataset i (rows), tested on j",
+        prefix="ka3d_", command="glassml experiment cross-dataset --crossval "
+        "results/ka3d/crossval/dmpnn/dataset{1..6} --out "
+        "results/ka3d/experiments/cross_dataset_dmpnn.json")
     lines += _section_heldout(
         groups, base, title="## 3D: the D-MPNN labelled by Tg, on runs it never saw",
-        command="SLOW=data/ka3d/slow/manifest.csv FAST=data/ka3d/fast/manifest.csv BOUND=0 "
+        command="SEED=3 SLOW=data/ka3d/slow/manifest.csv FAST=data/ka3d/fast/manifest.csv BOUND=0 "
                 "sh scripts/retrain_shipped.sh 1-32 33-64 1001-1064 runs/ka3d_model 0.04")
     lines += _section_size_transfer(
         groups, base, figures, title="## 3D: Fig. 7, size transfer", prefix="ka3d_",
@@ -68,8 +74,26 @@ def _crystals(groups) -> list[str]:
     return lines + [""] if lines else []
 
 
+#: The acceptance of issue 24 for the 3D nested cross-validation: on the thermal datasets a window
+#: AUC and accuracy to reach; on the inherent-structure datasets, ahead of every one-number
+#: baseline on the same outer-test windows.
+THERMAL_GOAL = (0.99, 0.95)
+#: The 3D window baselines as the report names them (training/window_baselines.py).
+WINDOW_BASELINE_NAMES_3D = {"pair_energy": "pair energy", "nn_distance_std": "NN-distance std",
+                            "mean_q6": "mean q6", "icosahedral_fraction": "icosahedral fraction"}
+
+
 def _crossval_table(groups, base: Path) -> list[str]:
-    lines = ["## 3D: nested cross-validation of the D-MPNN", ""]
+    """The 3D nested cross-validations beside the best one-number baseline on the same windows,
+    each against its goal."""
+    lines = ["## 3D: nested cross-validation of the D-MPNN", "",
+             "Datasets 1-6 and their inherent structures (`-is`) from the whole campaign, folds "
+             "by run. Each baseline is one number per window (`glassml experiment "
+             "window-baselines`: KA pair energy, std of the nearest-neighbour distance, mean q6, "
+             "icosahedral fraction), its threshold fitted on the fold's outer train set and scored "
+             "on the same outer-test windows as the D-MPNN. Goals (issue 24): window AUC >= "
+             f"{THERMAL_GOAL[0]:.2f} and accuracy >= {THERMAL_GOAL[1]:.2f} on 1-6; ahead of every "
+             "baseline on the `-is` datasets.", ""]
     found = {str(d.get("dataset_number")): (p, d) for p, d in groups["crossval"]
              if d.get("model") == "dmpnn"}
     if not found:
@@ -77,17 +101,36 @@ def _crossval_table(groups, base: Path) -> list[str]:
                                  "data/ka3d/fast/manifest.csv --out data/ka3d/datasets [--inherent]; "
                                  "then the queue of scripts/crossval_campaign.sh (its header gives "
                                  "the 3D command)"), ""]
-    lines += ["| dataset | window AUC / accuracy | frame AUC / accuracy | folds | file |",
-              "|---|---|---|---|---|"]
+    baselines = {_crossval_folder(path, d): d for path, d in groups["window_baselines"]}
+    lines += ["| dataset | l_win (per fold) | window AUC / accuracy | frame AUC / accuracy | "
+              "best window baseline (AUC / accuracy) | goal | met? | file |",
+              "|---|---|---|---|---|---|---|---|"]
     for number in DATASETS_3D:
+        inherent = number.endswith("-is")
+        goal = ("ahead of every baseline" if inherent else
+                f"window AUC >= {THERMAL_GOAL[0]:.2f}, accuracy >= {THERMAL_GOAL[1]:.2f}")
         if number not in found:
-            lines.append(f"| {number} | *not run* | – | – | – |")
+            lines.append(f"| {number} | – | *not run* | – | – | {goal} | – | – |")
             continue
         path, cv = found[number]
-        frame = [f["test"].get("frame_auc") for f in cv["folds"]]
-        frame_acc = [f["test"].get("frame_accuracy") for f in cv["folds"]]
-        frame_text = ("–" if None in frame else
-                      f"{sum(frame) / len(frame):.3f} / {sum(frame_acc) / len(frame_acc):.2f}")
-        lines.append(f"| {number} | {cv['auc_mean']:.3f} / {cv['accuracy_mean']:.2f} | "
-                     f"{frame_text} | {len(cv['folds'])} | `{_rel(path, base)}` |")
+        frame = _frame_scores(cv)
+        base_data = baselines.get(path.parent.resolve())
+        best_cell, best_auc = "*not run*", None
+        if base_data is not None:
+            name, best = max(base_data["summary"].items(), key=lambda item: item[1]["auc_mean"])
+            best_auc = best["auc_mean"]
+            best_cell = (f"{WINDOW_BASELINE_NAMES_3D.get(name, name)}: {best_auc:.3f} / "
+                         f"{best['accuracy_mean']:.2f}")
+        if inherent:
+            margin = None if best_auc is None else cv["auc_mean"] - best_auc
+            met = ("baselines not run" if margin is None else
+                   f"yes (AUC {margin:+.3f})" if margin > TIE_AUC else
+                   f"tied (AUC {margin:+.3f})" if margin >= -TIE_AUC else f"no (AUC {margin:+.3f})")
+        else:
+            met = "yes" if (cv["auc_mean"] >= THERMAL_GOAL[0]
+                            and cv["accuracy_mean"] >= THERMAL_GOAL[1]) else "no"
+        lines.append(f"| {number} | {_fold_lwins(cv)} | {cv['auc_mean']:.3f} / "
+                     f"{cv['accuracy_mean']:.2f} | "
+                     + (f"{frame[0]:.3f} / {frame[1]:.2f}" if frame else "–")
+                     + f" | {best_cell} | {goal} | {met} | `{_rel(path, base)}` |")
     return lines + [""]

@@ -134,13 +134,14 @@ def _cnn_pilot_lines(pilots, base: Path) -> list[str]:
     return lines
 
 
-def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
-    lines = ["## Fig. 6: trained on dataset i (rows), tested on dataset j (columns)", "",
-             f"Paper: {PAPER['cross_dataset']}.", ""]
+def _section_cross_dataset(groups, base: Path, figures: Path,
+                           title="## Fig. 6: trained on dataset i (rows), tested on dataset j (columns)",
+                           prefix="", command="glassml experiment cross-dataset --crossval "
+                           "results/<scale>/crossval/dmpnn/dataset{1..6} --out "
+                           "results/<scale>/experiments/cross_dataset_dmpnn.json") -> list[str]:
+    lines = [title, "", f"Paper: {PAPER['cross_dataset']}.", ""]
     if not groups["cross_dataset"]:
-        return lines + [_not_run("glassml experiment cross-dataset --crossval "
-                                 "results/<scale>/crossval/dmpnn/dataset{1..6} --out "
-                                 "results/<scale>/experiments/cross_dataset_dmpnn.json"), ""]
+        return lines + [_not_run(command), ""]
     for k, (path, data) in enumerate(groups["cross_dataset"]):
         labels = data["datasets"]
         lines += [f"**{MODEL_NAMES.get(data['model'], data['model'])}** (`{_rel(path, base)}`; diagonal: "
@@ -150,7 +151,7 @@ def _section_cross_dataset(groups, base: Path, figures: Path) -> list[str]:
         for i, row in zip(labels, data["auc_mean"]):
             lines.append(f"| {i} | " + " | ".join("–" if v is None else f"{v:.3f}" for v in row) + " |")
         lines += _cross_dataset_notes(labels, data["auc_mean"])
-        name = f"fig6_{data['model']}_{k}.png"    # one file per matrix (small and paper scale)
+        name = f"{prefix}fig6_{data['model']}_{k}.png"    # one file per matrix (small and paper scale)
         _plot_matrix(data, figures / name)
         lines += ["", f"![Fig. 6 {data['model']}]({_rel(figures / name, base)})", ""]
     return lines
