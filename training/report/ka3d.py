@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .collect import collect
 from .format import _not_run, _rel
-from .sections import (TIE_AUC, _crossval_folder, _fold_lwins, _frame_scores, _section_attention,
+from .sections import (_ahead_of_baselines, _crossval_folder, _fold_lwins, _frame_scores, _section_attention,
                        _section_campaign, _section_compute, _section_cross_dataset,
                        _section_heldout, _section_metrics, _section_size_transfer, _section_tg)
 
@@ -122,10 +122,8 @@ def _crossval_table(groups, base: Path) -> list[str]:
             best_cell = (f"{WINDOW_BASELINE_NAMES_3D.get(name, name)}: {best_auc:.3f} / "
                          f"{best['accuracy_mean']:.2f}")
         if inherent:
-            margin = None if best_auc is None else cv["auc_mean"] - best_auc
-            met = ("baselines not run" if margin is None else
-                   f"yes (AUC {margin:+.3f})" if margin > TIE_AUC else
-                   f"tied (AUC {margin:+.3f})" if margin >= -TIE_AUC else f"no (AUC {margin:+.3f})")
+            met = ("baselines not run" if best_auc is None else
+                   _ahead_of_baselines(cv["auc_mean"], best_auc))
         else:
             met = "yes" if (cv["auc_mean"] >= THERMAL_GOAL[0]
                             and cv["accuracy_mean"] >= THERMAL_GOAL[1]) else "no"

@@ -525,9 +525,7 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
         frame = _frame_scores(cv)
         frame_cell = cell(*frame) if frame else "–"
         best_baseline = max(data["summary"][n]["auc_mean"] for n in names)
-        margin = cv["auc_mean"] - best_baseline
-        ahead = (f"yes (AUC {margin:+.3f})" if margin > TIE_AUC else
-                 f"tied (AUC {cv['auc_mean']:.3f})" if margin >= -TIE_AUC else f"no (AUC {margin:+.3f})")
+        ahead = _ahead_of_baselines(cv["auc_mean"], best_baseline)
         rows.append((number, "| " + " | ".join(
             [number, _fold_lwins(cv), cell(cv["auc_mean"], cv["accuracy_mean"])]
             + [cell(data["summary"][n]["auc_mean"], data["summary"][n]["accuracy_mean"]) for n in names]
@@ -542,6 +540,14 @@ def _section_window_baselines(groups, base: Path, figures: Path) -> list[str]:
 
 #: AUC differences below this count as a tie between the D-MPNN and a baseline.
 TIE_AUC = 5e-4
+
+
+def _ahead_of_baselines(auc: float, best_baseline: float) -> str:
+    """Whether a window AUC is ahead of the best baseline's: ``yes (AUC +0.123)``, ``tied (AUC
+    0.987)`` or ``no (AUC -0.050)``."""
+    margin = auc - best_baseline
+    return (f"yes (AUC {margin:+.3f})" if margin > TIE_AUC else
+            f"tied (AUC {auc:.3f})" if margin >= -TIE_AUC else f"no (AUC {margin:+.3f})")
 
 
 def _frame_scores(crossval: dict) -> tuple[float, float] | None:
