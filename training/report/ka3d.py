@@ -8,9 +8,10 @@ from pathlib import Path
 
 from .collect import collect
 from .format import _not_run, _rel
-from .sections import (_ahead_of_baselines, _crossval_folder, _fold_lwins, _frame_scores, _section_attention,
-                       _section_campaign, _section_compute, _section_cross_dataset,
-                       _section_heldout, _section_metrics, _section_size_transfer, _section_tg)
+from .sections import (_ahead_of_baselines, _crossval_folder, _fold_lwins, _frame_scores,
+                       _section_attention, _section_campaign, _section_compute,
+                       _section_cross_dataset, _section_heldout, _section_metrics,
+                       _section_size_transfer, _section_tg)
 
 #: Mode-coupling temperature of the 3D mixture (Kob & Andersen, PRE 1995).
 T_C = 0.435
