@@ -137,11 +137,25 @@ def test_report_says_per_count_whether_fig9_agrees_with_the_paper(tiny_model, tm
         verdict = row.rstrip(" |").rsplit("| ", 1)[1]
         if name == "num_isolated_b":                   # the paper finds ~0 of them, no ordering
             assert verdict == "–"
-        elif c["glass_mean"] >= c["liquid_mean"]:
+        elif c["glass_mean"] > c["liquid_mean"]:
             assert verdict == "no: glass > liquid"
         else:
-            assert verdict in ("yes", "same side, weaker")
-            assert (verdict == "yes") == (c["wilcoxon"]["pvalue"] < 1e-4)
+            p = c["wilcoxon"]["pvalue"]
+            assert verdict == ("yes" if p < 1e-4 else "same side, weaker" if p < 0.05
+                               else "no: not significant"), (name, c)
+
+
+def test_fig9_verdict_tells_a_weaker_result_from_no_difference():
+    from ovito_glassml.training.report.sections import _fig9_verdict
+
+    def count(glass, liquid, p):
+        return {"glass_mean": glass, "liquid_mean": liquid, "wilcoxon": {"pvalue": p}}
+    assert _fig9_verdict(count(1.0, 2.0, 1e-5)) == "yes"
+    assert _fig9_verdict(count(1.0, 2.0, 0.01)) == "same side, weaker"
+    assert _fig9_verdict(count(310.0, 310.8, 0.73)) == "no: not significant"
+    assert _fig9_verdict(count(2.0, 2.0, 0.5)) == "no: not significant"
+    assert _fig9_verdict(count(3.0, 2.0, 0.99)) == "no: glass > liquid"
+    assert _fig9_verdict(count(1.0, 2.0, None)) == "no: not significant"
 
 
 def test_size_transfer_scores_every_window_length_and_the_whole_frame(tiny_model):
