@@ -92,7 +92,7 @@ frame of the training runs has crystallised (largest fcc+hcp+bcc fraction {100 *
 
 * trained on slow runs {ranges(train)}: {meta['n_glass'] + meta['n_liquid']} frames ({meta['n_glass']} glass, {meta['n_liquid']} liquid);
 * measured on slow runs {ranges(held)}, the 64 fast runs 1001-1064 (t_cool = 3e4, glass at 0.05),
-  twenty N = 1000 runs (`data/ka3d/n1000/`, seeds 501-520), one N = 4000 run (L = 14.938,
+  {len(N1['seeds'])} N = 1000 runs (`data/ka3d/n1000/`, seeds {ranges(N1['seeds'])}), one N = 4000 run (L = 14.938,
   `data/ka3d/n4000/`, seed 601) and one N = 2000 run in a 2:1:1 box (18.82 x 9.41 x 9.41,
   `data/ka3d/brick/`, seed 701), none of which it saw.
 
@@ -113,9 +113,9 @@ last row is the liquid nearest Tg the model was trained on ({H['nearest_tg_liqui
 """ + "\n".join(table) + f"""
 
 **Other system sizes and box shapes** (`glassml heldout --model ka3d --slow data/ka3d/n1000/manifest.csv --seeds
-501-520 --tg 0.341 --windows 20 --out results/ka3d/model/heldout_n1000`, and the same for `data/ka3d/n4000`,
+{ranges(N1['seeds'])} --tg 0.341 --windows 20 --out results/ka3d/model/heldout_n1000`, and the same for `data/ka3d/n4000`,
 seed 601, and `data/ka3d/brick`, seed 701): AUC and accuracy 1.000 in every mode on datasets 1-5 at
-N = 1000 (n = 40 frames), N = 4000 and N = 2000 in a 2:1:1 box (n = 2 each); on the liquid nearest Tg one window scores
+N = 1000 (n = {N1['datasets']['dataset1']['frame']['n']} frames), N = 4000 and N = 2000 in a 2:1:1 box (n = 2 each); on the liquid nearest Tg one window scores
 {cell(N1['datasets']['nearest_tg']['window'])} (N = 1000), {cell(N4['datasets']['nearest_tg']['window'])} (N = 4000) and {cell(BR['datasets']['nearest_tg']['window'])} (2:1:1 box), tiles and whole frames 1.000.
 
 Along the held-out cooling runs (mean glass probability; `results/ka3d/model/heldout/cooling.png`)

@@ -214,6 +214,11 @@ def _section_size_transfer(groups, base: Path, figures: Path,
     return lines
 
 
+#: Fig. 9's significance: the paper's one-sided Wilcoxon p, and the level below which a count on
+#: the paper's side is reported as the same side, only weaker.
+FIG9_PAPER_P, FIG9_WEAKER_P = 1e-4, 0.05
+
+
 def _fig9_verdict(count: dict) -> str:
     """Whether one count of Fig. 9 is on the paper's side (glass < liquid) and as significant:
     the paper's p < 1e-4, the same side at p < 0.05 only, or no (the other side, or no
@@ -221,9 +226,9 @@ def _fig9_verdict(count: dict) -> str:
     p = count["wilcoxon"]["pvalue"]
     if count["glass_mean"] > count["liquid_mean"]:
         return "no: glass > liquid"
-    if p is not None and p < 1e-4:
+    if p is not None and p < FIG9_PAPER_P:
         return "yes"
-    if p is not None and p < 0.05:
+    if p is not None and p < FIG9_WEAKER_P:
         return "same side, weaker"
     return "no: not significant"
 
